@@ -1,0 +1,5 @@
+"""The ``sklopt`` command line."""
+
+from sklopt.cli._main import main
+
+__all__ = ["main"]

@@ -1,0 +1,3 @@
+"""sklopt.datasets (see the API reference)."""
+
+__all__ = []

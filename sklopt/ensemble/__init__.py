@@ -1,0 +1,3 @@
+"""sklopt.ensemble (see the API reference)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""sklopt.inspection (see the API reference)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""sklopt.metrics (see the API reference)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""sklopt.model_selection (see the API reference)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""sklopt.neural (see the API reference)."""
+
+__all__ = []

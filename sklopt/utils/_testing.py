@@ -1,0 +1,65 @@
+"""Registry of small, fast constructor arguments for the common estimator
+checks, and the checks each estimator is expected to fail (with the reason).
+
+Each subpackage owns one block below; keep entries short so that
+``tests/test_common.py`` stays fast.
+"""
+
+# --- sklopt.neural -------------------------------------------------------------
+_NEURAL_INIT_PARAMS = {}
+_NEURAL_EXPECTED_FAILED_CHECKS = {}
+
+# --- sklopt.ensemble -----------------------------------------------------------
+_ENSEMBLE_INIT_PARAMS = {}
+_ENSEMBLE_EXPECTED_FAILED_CHECKS = {}
+
+# --- sklopt.model_selection ----------------------------------------------------
+_MODEL_SELECTION_INIT_PARAMS = {}
+_MODEL_SELECTION_EXPECTED_FAILED_CHECKS = {}
+
+INIT_PARAMS = {
+    **_NEURAL_INIT_PARAMS,
+    **_ENSEMBLE_INIT_PARAMS,
+    **_MODEL_SELECTION_INIT_PARAMS,
+}
+"""Mapping of estimator class name to a dict of fast constructor arguments (or
+a list of such dicts: every one is checked)."""
+
+EXPECTED_FAILED_CHECKS = {
+    **_NEURAL_EXPECTED_FAILED_CHECKS,
+    **_ENSEMBLE_EXPECTED_FAILED_CHECKS,
+    **_MODEL_SELECTION_EXPECTED_FAILED_CHECKS,
+}
+"""Mapping of estimator class name to ``{check_name: reason}``."""
+
+
+def construct_instances(estimator_class):
+    """Yield instances of ``estimator_class`` built from ``INIT_PARAMS``.
+
+    Parameters
+    ----------
+    estimator_class : type
+        A public sklopt estimator class.
+
+    Yields
+    ------
+    estimator : estimator instance
+    """
+    params = INIT_PARAMS.get(estimator_class.__name__, {})
+    for kwargs in params if isinstance(params, list) else [params]:
+        yield estimator_class(**kwargs)
+
+
+def expected_failed_checks(estimator):
+    """Return ``{check_name: reason}`` for ``estimator`` (for
+    ``parametrize_with_checks(expected_failed_checks=...)``).
+
+    Parameters
+    ----------
+    estimator : estimator instance
+
+    Returns
+    -------
+    failures : dict
+    """
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})

@@ -1,0 +1,86 @@
+"""Discover sklopt's public estimators, displays and functions.
+
+Used by the common tests (``parametrize_with_checks`` over every estimator)
+and by the docs.
+"""
+
+import importlib
+import inspect
+
+from sklearn.base import BaseEstimator
+
+_PUBLIC_MODULES = (
+    "sklopt.ensemble",
+    "sklopt.model_selection",
+    "sklopt.neural",
+    "sklopt.metrics",
+    "sklopt.inspection",
+    "sklopt.datasets",
+)
+
+
+def _public_objects():
+    for module_name in _PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            yield name, getattr(module, name)
+
+
+def all_estimators():
+    """List every public sklopt estimator class.
+
+    Returns
+    -------
+    estimators : list of (name, class) tuples, sorted by name
+
+    Examples
+    --------
+    >>> from sklopt.utils import all_estimators
+    >>> names = [name for name, _ in all_estimators()]
+    >>> isinstance(names, list)
+    True
+    """
+    found = {
+        name: obj
+        for name, obj in _public_objects()
+        if inspect.isclass(obj) and issubclass(obj, BaseEstimator)
+    }
+    return sorted(found.items())
+
+
+def all_displays():
+    """List every public Display class (names ending in ``Display``).
+
+    Returns
+    -------
+    displays : list of (name, class) tuples, sorted by name
+
+    Examples
+    --------
+    >>> from sklopt.utils import all_displays
+    >>> all(name.endswith("Display") for name, _ in all_displays())
+    True
+    """
+    found = {
+        name: obj
+        for name, obj in _public_objects()
+        if inspect.isclass(obj) and name.endswith("Display")
+    }
+    return sorted(found.items())
+
+
+def all_functions():
+    """List every public sklopt function.
+
+    Returns
+    -------
+    functions : list of (name, function) tuples, sorted by name
+
+    Examples
+    --------
+    >>> from sklopt.utils import all_functions
+    >>> all(callable(func) for _, func in all_functions())
+    True
+    """
+    found = {name: obj for name, obj in _public_objects() if inspect.isfunction(obj)}
+    return sorted(found.items())

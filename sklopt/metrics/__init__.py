@@ -1,3 +1,5 @@
-"""sklopt.metrics (see the API reference)."""
+"""Metrics: calibration, and the sharpness of a minimizer (Keskar et al., 2017)."""
 
-__all__ = []
+from sklopt.metrics._calibration import expected_calibration_error
+
+__all__ = ["expected_calibration_error"]

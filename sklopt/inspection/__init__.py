@@ -1,3 +1,6 @@
-"""sklopt.inspection (see the API reference)."""
+"""Displays (matplotlib, sklearn's Display convention): training history,
+optimizer paths and the bias-variance trade-off."""
 
-__all__ = []
+from sklopt.inspection._training_history import TrainingHistoryDisplay
+
+__all__ = ["TrainingHistoryDisplay"]

@@ -192,8 +192,9 @@ def score_confidence_interval(
         )
     statistic = _resample_statistic(metric, y_true, y_pred)
     seed = int(draw_seeds(random_state, 1)[0])
-    with warnings.catch_warnings():
-        # A degenerate resampling distribution is handled below.
+    # A degenerate resampling distribution (all values equal) is handled
+    # below; its BCa arithmetic divides zero by zero.
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         result = stats.bootstrap(
             (np.arange(n_samples),),

@@ -403,8 +403,26 @@ def _no_information_score(fixed, y, scorer, name):
         )
     pair_rows = np.tile(rows, (len(values), 1))
     pair_y = np.repeat(values, n_samples, axis=0)
-    weights = np.repeat(counts, n_samples).astype(np.float64)
-    return float(scorer(fixed, pair_rows, pair_y, sample_weight=weights))
+    weights = np.repeat(counts, n_samples)
+    try:
+        return float(scorer(fixed, pair_rows, pair_y, sample_weight=weights))
+    except TypeError as exc:
+        if "sample_weight" not in str(exc):
+            raise
+    # A scorer without sample weights gets every pair spelled out: n^2 rows.
+    if n_samples**2 > _MAX_PAIRS:
+        raise ValueError(
+            f"The no-information score needs the scorer to accept sample_weight, "
+            f"or {n_samples**2} (target, prediction) pairs; use a scorer with "
+            "sample_weight or method='.632'."
+        )
+    return float(
+        scorer(
+            fixed,
+            np.repeat(pair_rows, weights, axis=0),
+            np.repeat(pair_y, weights, axis=0),
+        )
+    )
 
 
 def _632_plus(train_score, oob_score, no_information_score):

@@ -41,7 +41,7 @@ def _read_only(array):
     return array
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class BiasVarianceResult:
     """Result of :func:`bias_variance_decomposition` (immutable).
 
@@ -108,15 +108,15 @@ class BiasVarianceResult:
 
     loss_name: str
     loss: float
-    variance: float
-    n_rounds: int
-    main_prediction: np.ndarray
-    per_sample: Bunch
     bias2: float | None = None
     bias: float | None = None
+    variance: float
     noise: float | None = None
     net_variance: float | None = None
-    classes: np.ndarray | None = field(default=None)
+    n_rounds: int
+    main_prediction: np.ndarray
+    classes: np.ndarray | None = None
+    per_sample: Bunch = field(default_factory=Bunch)
 
     def to_dict(self):
         """Return the scalar fields as a dict (``None`` where not applicable).

@@ -14,6 +14,7 @@ import copy
 import itertools
 import math
 from contextlib import nullcontext
+from functools import partial
 
 import numpy as np
 from joblib import effective_n_jobs
@@ -29,6 +30,11 @@ _MAX_ROUNDS_PER_TASK = 32
 
 # Probabilities are clipped to [_EPS, 1] before taking logarithms.
 _EPS = np.finfo(np.float64).eps
+
+# The formulas work on blocks of test samples whose temporaries hold at most
+# about this many elements, so that peak memory grows with n_rounds by the
+# stored predictions only.
+_BLOCK_ELEMENTS = 2**13
 
 
 # --- the bootstrap draw and the dispatch of rounds ---------------------------
@@ -86,7 +92,10 @@ def _map_rounds(worker, common, items, *, n_items, n_jobs, verbose=0, desc=None)
     batches = (list(itertools.islice(items, size)) for size in sizes)
     tasks = (delayed(_parallel_apply)(worker, common, batch) for batch in batches)
     with _progress(verbose, n_items, desc) as bar:
-        for results in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
+        # The tasks are batched already; larger joblib batches would only hold
+        # more results in flight.
+        parallel = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")
+        for results in parallel(tasks):
             if bar is not None:
                 bar.update(len(results))
             yield from results
@@ -122,6 +131,11 @@ def _encode_labels(labels, classes):
     return np.where(classes[codes] == labels, codes, -1)
 
 
+def _code_dtype(n_classes):
+    """Smallest signed integer type for class codes (and -1)."""
+    return np.int8 if n_classes < 2**7 else np.int16 if n_classes < 2**15 else np.intp
+
+
 def _align_proba(proba, estimator_classes, classes):
     """Columns of ``proba`` (over ``estimator_classes``) placed in ``classes``."""
     out = np.zeros((proba.shape[0], len(classes)))
@@ -135,7 +149,13 @@ def _respond(fitted, X_test, response, classes):
         return _align_proba(fitted.predict_proba(X_test), fitted.classes_, classes)
     prediction = fitted.predict(X_test)
     if response == "codes":
-        return _encode_labels(prediction, classes).astype(np.intp)
+        codes = _encode_labels(prediction, classes)
+        if np.any(codes < 0):
+            raise ValueError(
+                f"{type(fitted).__name__} predicted labels that are not among the "
+                f"training classes {classes.tolist()}."
+            )
+        return codes.astype(_code_dtype(len(classes)))
     return np.asarray(prediction, dtype=np.float64)
 
 
@@ -201,7 +221,8 @@ def _fit_predict_rounds(
         When ``X_test`` is None.
     predictions : ndarray of shape (n_rounds, n_test, ...)
         Otherwise: float64 values (with an output axis for multi-output
-        targets), intp class codes, or float64 probabilities of shape
+        targets), class codes (the smallest integer type that holds them), or
+        float64 probabilities of shape
         (n_rounds, n_test, n_classes). The array is allocated once and filled
         as rounds finish, so peak memory grows with ``n_rounds`` only by the
         stored predictions.
@@ -232,12 +253,39 @@ def _fit_predict_rounds(
 # that callers can average them, with or without sample weights.
 
 
+def _blockwise(block_terms, predictions, *per_sample):
+    """Apply ``block_terms`` to blocks of test samples and join the results.
+
+    ``predictions`` has the test samples on axis 1; each array of
+    ``per_sample`` (or None) has them on axis 0. The per-sample terms do not
+    depend on the blocking; the temporaries stay below ``_BLOCK_ELEMENTS``.
+    """
+    n_samples = predictions.shape[1]
+    step = max(1, _BLOCK_ELEMENTS // max(1, predictions[:, :1].size))
+    parts = [
+        block_terms(
+            predictions[:, start : start + step],
+            *(None if a is None else a[start : start + step] for a in per_sample),
+        )
+        for start in range(0, n_samples, step)
+    ]
+    return {
+        key: None if value is None else np.concatenate([p[key] for p in parts])
+        for key, value in parts[0].items()
+    }
+
+
 def _per_sample(values):
     """Average a (n_samples, n_outputs) array over outputs; keep 1-D as is."""
     return values.reshape(values.shape[0], -1).mean(axis=1)
 
 
 def _squared_terms(predictions, y, y_true=None):
+    """Squared-loss terms per test sample (see ``_squared_block``)."""
+    return _blockwise(_squared_block, predictions, y, y_true)
+
+
+def _squared_block(predictions, y, y_true=None):
     """Squared-loss terms per test sample.
 
     ``predictions`` has shape (n_rounds, n_samples[, n_outputs]). Without
@@ -266,6 +314,12 @@ def _mode_codes(codes, n_classes):
 
 
 def _zero_one_terms(codes, y_codes, n_classes, y_true_codes=None):
+    """Domingos' 0-1 loss terms per test sample (see ``_zero_one_block``)."""
+    block = partial(_zero_one_block, n_classes=n_classes)
+    return _blockwise(block, codes, y_codes, y_true_codes)
+
+
+def _zero_one_block(codes, y_codes, y_true_codes=None, *, n_classes):
     """Domingos (2000) 0-1 loss terms per test sample.
 
     ``codes`` (n_rounds, n_samples) are predicted labels encoded as positions
@@ -296,6 +350,11 @@ def _zero_one_terms(codes, y_codes, n_classes, y_true_codes=None):
 
 
 def _log_terms(proba, y_codes, y_true_proba=None):
+    """Log-loss terms per test sample (see ``_log_block``)."""
+    return _blockwise(_log_block, proba, y_codes, y_true_proba)
+
+
+def _log_block(proba, y_codes, y_true_proba=None):
     """Bregman (Kullback-Leibler) terms of the log-loss per test sample.
 
     ``proba`` (n_rounds, n_samples, n_classes) are clipped to ``[eps, 1]``

@@ -69,7 +69,7 @@ class _BiasVarianceScorer:
     prefer_skip_nested_validation=True,
 )
 def bias_variance_scorers(loss="squared"):
-    """Scorers for the expected loss, bias and variance of replicated estimators.
+    """Make scorers of the expected loss, bias and variance of replicated estimators.
 
     Each scorer reads ``predict_members(X)`` (``predict_proba_members`` for
     ``'log'``) of a fitted estimator, such as :class:`BootstrapReplicas` or

@@ -27,8 +27,7 @@ _MAX_REDRAWS = 1000
 
 @fill_doc
 class BootstrapSplit:
-    """Bootstrap cross-validator: train rows drawn with replacement, test rows
-    out of the bag.
+    """Bootstrap cross-validator: training rows drawn with replacement.
 
     Each split draws ``train_size`` training indices with replacement
     (``rng.randint(0, n_samples, train_size)``, or per class when

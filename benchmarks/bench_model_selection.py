@@ -131,7 +131,7 @@ def _child_peak(n_rounds, n_jobs, n_test):
     return json.loads(out.strip().splitlines()[-1])["peak"]
 
 
-def bench_memory(rounds=(50, 200, 800)):
+def bench_memory(rounds=(50, 200, 800, 3200)):
     print("### Peak memory against n_rounds (tracemalloc, parent process)\n")
     print(
         "Growth of the peak from one n_rounds to the next, divided by the "

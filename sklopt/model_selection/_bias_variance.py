@@ -13,6 +13,7 @@ from sklopt.model_selection._rounds import (
     _encode_labels,
     _fit_predict_rounds,
     _log_terms,
+    _row_indexable,
     _squared_terms,
     _zero_one_terms,
 )
@@ -431,7 +432,7 @@ def bias_variance_decomposition(
     )
     predictions = _fit_predict_rounds(
         estimator,
-        X_train,
+        _row_indexable(X_train),
         y_train,
         X_test,
         _bootstrap_indices(random_state, len(y_train), n_rounds),

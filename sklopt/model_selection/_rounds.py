@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import effective_n_jobs
 from scipy.special import logsumexp
 from sklearn.base import clone
@@ -102,6 +103,13 @@ def _map_rounds(worker, common, items, *, n_items, n_jobs, verbose=0, desc=None)
 
 
 # --- fitting the rounds ------------------------------------------------------
+
+
+def _row_indexable(X):
+    """``X``, with sparse formats without row indexing (COO, ...) as CSR."""
+    if sp.issparse(X) and X.format not in ("csr", "csc"):
+        return X.tocsr()
+    return X
 
 
 def _take_rows(data, rows):

@@ -10,7 +10,7 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import Bunch, check_random_state, get_tags, indexable
 from sklearn.utils.metaestimators import available_if
 
-from sklopt.model_selection._rounds import _map_rounds, _take_rows
+from sklopt.model_selection._rounds import _map_rounds, _row_indexable, _take_rows
 from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._validation import (
     HasMethods,
@@ -580,7 +580,7 @@ def bootstrap_632_score(
     >>> bool(oob <= plus <= plain)
     True
     """
-    X, y = indexable(X, y)
+    X, y = indexable(_row_indexable(X), y)
     name, scorer = _resolve_scoring(estimator, scoring)
     splits = BootstrapSplit(n_splits, random_state=random_state).split(X, y)
     split_scores = np.fromiter(

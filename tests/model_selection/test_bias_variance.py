@@ -626,3 +626,23 @@ def test_curve_classification_and_errors():
         bias_variance_curve(
             DecisionTreeClassifier(), X, y, param_name="max_depth", param_range=[]
         )
+
+
+@pytest.mark.parametrize("sparse_format", ["csr", "csc", "coo"])
+def test_sparse_inputs_give_the_dense_results(regression, sparse_format):
+    sp = pytest.importorskip("scipy.sparse")
+    X_train, y_train, X_test, y_test = regression
+    tree = DecisionTreeRegressor(max_depth=3, random_state=0)
+    dense = bias_variance_decomposition(tree, *regression, n_rounds=4, random_state=0)
+    sparse = bias_variance_decomposition(
+        tree,
+        sp.csr_matrix(X_train).asformat(sparse_format),
+        y_train,
+        sp.csr_matrix(X_test),
+        y_test,
+        n_rounds=4,
+        random_state=0,
+    )
+    # the sparse tree splitter may round split thresholds differently
+    for name in ("loss", "bias2", "variance"):
+        assert getattr(sparse, name) == pytest.approx(getattr(dense, name), rel=1e-12)

@@ -6,7 +6,12 @@ from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import make_classification, make_friedman1
 from sklearn.linear_model import LinearRegression, RidgeClassifier
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    RandomizedSearchCV,
+    cross_validate,
+    learning_curve,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -188,3 +193,60 @@ def test_bad_parameters(regression):
         BootstrapReplicas(LinearRegression(), n_rounds=0).fit(X, y)
     with pytest.raises(ValueError, match="'estimator' parameter"):
         BootstrapReplicas("tree").fit(X, y)
+
+
+def test_randomized_search_and_learning_curve_with_a_scorer(regression):
+    X, y = regression
+    replicas = BootstrapReplicas(
+        DecisionTreeRegressor(random_state=0), n_rounds=5, random_state=0
+    )
+    search = RandomizedSearchCV(
+        replicas,
+        {"estimator__max_depth": [1, 2, 3, 5]},
+        n_iter=3,
+        cv=3,
+        scoring=bias_variance_scorers(),
+        refit="neg_loss",
+        random_state=0,
+    ).fit(X, y)
+    assert search.cv_results_["mean_test_neg_variance"].shape == (3,)
+    sizes, _, test_variance = learning_curve(
+        replicas,
+        X,
+        y,
+        cv=3,
+        train_sizes=[0.3, 1.0],
+        scoring=bias_variance_scorers()["neg_variance"],
+    )
+    assert test_variance.shape == (2, 3) and np.all(test_variance <= 0)
+
+
+@pytest.mark.slow
+def test_dask_backend_gives_the_same_results(regression):
+    joblib = pytest.importorskip("joblib")
+    distributed = pytest.importorskip("distributed")
+    X, y = regression
+    base = DecisionTreeRegressor(max_depth=3, random_state=0)
+    local = BootstrapReplicas(base, n_rounds=12, random_state=0).fit(X, y)
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ):
+        with joblib.parallel_backend("dask"):
+            remote = BootstrapReplicas(
+                base, n_rounds=12, random_state=0, n_jobs=-1
+            ).fit(X, y)
+            r_remote = bias_variance_decomposition(
+                base,
+                X[:100],
+                y[:100],
+                X[100:],
+                y[100:],
+                n_rounds=12,
+                random_state=0,
+                n_jobs=-1,
+            )
+    np.testing.assert_array_equal(local.predict_members(X), remote.predict_members(X))
+    r_local = bias_variance_decomposition(
+        base, X[:100], y[:100], X[100:], y[100:], n_rounds=12, random_state=0
+    )
+    assert r_local.to_dict() == r_remote.to_dict()

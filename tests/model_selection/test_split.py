@@ -404,3 +404,14 @@ def test_632_bad_parameters(cancer, kwargs, match):
     X, y = cancer
     with pytest.raises(ValueError, match=match):
         bootstrap_632_score(DecisionTreeClassifier(), X, y, **kwargs)
+
+
+def test_632_score_with_sparse_coo_input(cancer):
+    sp = pytest.importorskip("scipy.sparse")
+    X, y = cancer
+    tree = DecisionTreeClassifier(random_state=0)
+    dense = bootstrap_632_score(tree, X, y, n_splits=5, random_state=0)
+    assert (
+        bootstrap_632_score(tree, sp.coo_matrix(X), y, n_splits=5, random_state=0)
+        == dense
+    )

@@ -199,8 +199,9 @@ def _fit_predict_rounds(
     Parameters
     ----------
     estimator : estimator instance
-        Unfitted template; it is cloned for every round and never modified.
-        Its own ``random_state`` is kept as given (not reseeded per round).
+        Never modified: it is cloned once, and every round fits a deep copy
+        of that unfitted clone. Its own ``random_state`` is kept as given
+        (not reseeded per round).
     X_train, y_train : array-like
         The data the rounds are drawn from.
     X_test : array-like or None
@@ -302,14 +303,13 @@ def _squared_block(predictions, y, y_true=None):
     """
     main = predictions.mean(axis=0)
     target = y if y_true is None else y_true
-    terms = {
+    return {
         "main_prediction": main,
         "loss": _per_sample(((predictions - y) ** 2).mean(axis=0)),
         "bias2": _per_sample((main - target) ** 2),
         "variance": _per_sample(((predictions - main) ** 2).mean(axis=0)),
         "noise": None if y_true is None else _per_sample((y - y_true) ** 2),
     }
-    return terms
 
 
 def _mode_codes(codes, n_classes):

@@ -167,14 +167,18 @@ def _respond(fitted, X_test, response, classes):
     return np.asarray(prediction, dtype=np.float64)
 
 
-def _fit_one_round(template, X, y, fit_params, X_test, response, classes, rows):
-    """Fit a fresh copy of ``template`` (an unfitted clone) on one bootstrap
-    sample; return it or its predictions."""
+def _fit_on_rows(template, X, y, rows, fit_params=None):
+    """Fit a fresh copy of ``template`` (an unfitted clone) on ``X[rows]``."""
     params = _index_fit_params(fit_params, rows, len(y)) if fit_params else {}
     # A deep copy of an unfitted clone is a clone, at a fifth of the cost.
-    fitted = copy.deepcopy(template).fit(
+    return copy.deepcopy(template).fit(
         _take_rows(X, rows), _take_rows(y, rows), **params
     )
+
+
+def _fit_one_round(template, X, y, fit_params, X_test, response, classes, rows):
+    """Fit one bootstrap round; return the fitted copy or its predictions."""
+    fitted = _fit_on_rows(template, X, y, rows, fit_params)
     if X_test is None:
         return fitted
     return _respond(fitted, X_test, response, classes)

@@ -1,6 +1,5 @@
 """The bootstrap cross-validation splitter and the .632/.632+ estimators."""
 
-import copy
 import inspect
 import numbers
 
@@ -10,7 +9,12 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import Bunch, check_random_state, get_tags, indexable
 from sklearn.utils.metaestimators import available_if
 
-from sklopt.model_selection._rounds import _map_rounds, _row_indexable, _take_rows
+from sklopt.model_selection._rounds import (
+    _fit_on_rows,
+    _map_rounds,
+    _row_indexable,
+    _take_rows,
+)
 from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._validation import (
     HasMethods,
@@ -448,7 +452,7 @@ def _632_plus(train_score, oob_score, no_information_score):
 def _fit_score_out_of_bag(template, X, y, scorer, split):
     """Fit a copy of the unfitted clone on the bootstrap rows; score out of bag."""
     train, test = split
-    fitted = copy.deepcopy(template).fit(_take_rows(X, train), _take_rows(y, train))
+    fitted = _fit_on_rows(template, X, y, train)
     return scorer(fitted, _take_rows(X, test), _take_rows(y, test))
 
 

@@ -1,3 +1,27 @@
-"""sklopt.model_selection (see the API reference)."""
+"""Bootstrap resampling and the bias-variance decomposition.
 
-__all__ = []
+Everything here plugs into scikit-learn's model selection tools
+(``cross_val_score``, ``cross_validate``, ``GridSearchCV``,
+``RandomizedSearchCV``, ``learning_curve``) without adapters.
+"""
+
+from sklopt.model_selection._bias_variance import (
+    BiasVarianceResult,
+    bias_variance_curve,
+    bias_variance_decomposition,
+)
+from sklopt.model_selection._bootstrap import score_confidence_interval
+from sklopt.model_selection._replicas import BootstrapReplicas
+from sklopt.model_selection._scorer import bias_variance_scorers
+from sklopt.model_selection._split import BootstrapSplit, bootstrap_632_score
+
+__all__ = [
+    "BiasVarianceResult",
+    "BootstrapReplicas",
+    "BootstrapSplit",
+    "bias_variance_curve",
+    "bias_variance_decomposition",
+    "bias_variance_scorers",
+    "bootstrap_632_score",
+    "score_confidence_interval",
+]

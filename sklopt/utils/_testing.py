@@ -13,8 +13,26 @@ _NEURAL_EXPECTED_FAILED_CHECKS = {}
 _ENSEMBLE_INIT_PARAMS = {}
 _ENSEMBLE_EXPECTED_FAILED_CHECKS = {}
 
+
 # --- sklopt.model_selection ----------------------------------------------------
-_MODEL_SELECTION_INIT_PARAMS = {}
+def _model_selection_init_params():
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    return {
+        "BootstrapReplicas": [
+            {
+                "estimator": DecisionTreeRegressor(max_depth=3, random_state=0),
+                "n_rounds": 3,
+            },
+            {
+                "estimator": DecisionTreeClassifier(max_depth=3, random_state=0),
+                "n_rounds": 3,
+            },
+        ],
+    }
+
+
+_MODEL_SELECTION_INIT_PARAMS = _model_selection_init_params()
 _MODEL_SELECTION_EXPECTED_FAILED_CHECKS = {}
 
 INIT_PARAMS = {

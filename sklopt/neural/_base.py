@@ -57,8 +57,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping
-from skorch.utils import noop
 
 from sklopt.exceptions import DivergenceError, TrainingInterruptedWarning
 from sklopt.neural._augment import (
@@ -75,6 +73,7 @@ from sklopt.neural._net import (
     _Diverged,
     _EpochProgressBar,
     _SkloptNet,
+    _StopOnPlateau,
     _TrainingRecipe,
 )
 from sklopt.neural._optim import (
@@ -333,13 +332,11 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         callbacks = [
             (
                 "early_stopping" if early_stopping else "plateau",
-                EarlyStopping(
+                _StopOnPlateau(
                     monitor=monitor,
                     patience=self.patience,
                     threshold=self.tol,
-                    threshold_mode="abs",
                     load_best=early_stopping,
-                    sink=noop,
                 ),
             )
         ]

@@ -23,6 +23,7 @@ One training step, in order (:func:`_prepare_batch` then
    added, gradient norm clipped; then the optimizer step.
 """
 
+import copy
 import dataclasses
 import math
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from collections.abc import Callable
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
+from skorch.utils import noop
 
 from sklopt.neural._data import _BatchIterator, _FitData
 from sklopt.neural._losses import (
@@ -184,6 +186,45 @@ class _EpochProgressBar(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
+
+
+class _StopOnPlateau(EarlyStopping):
+    """skorch's EarlyStopping with scikit-learn's MLP stopping rule.
+
+    An epoch counts as a miss when the monitored loss is not below the best
+    loss so far minus ``threshold`` (sklearn's ``tol``); the best loss (and,
+    with ``load_best``, the best weights and ``best_epoch_``) is updated on
+    any decrease. Training stops after ``patience`` consecutive misses.
+    Compared with skorch's rule, a slow steady decrease smaller than ``tol``
+    per epoch ends training, as in sklearn.
+    """
+
+    def __init__(
+        self, monitor="train_loss", patience=10, threshold=1e-4, load_best=False
+    ):
+        super().__init__(
+            monitor=monitor,
+            patience=patience,
+            threshold=threshold,
+            threshold_mode="abs",
+            lower_is_better=True,
+            sink=noop,
+            load_best=load_best,
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        current = net.history[-1, self.monitor]
+        if current > self.dynamic_threshold_ - self.threshold:
+            self.misses_ += 1
+        else:
+            self.misses_ = 0
+        if current < self.dynamic_threshold_:
+            self.dynamic_threshold_ = current
+            self.best_epoch_ = net.history[-1, "epoch"]
+            if self.load_best:
+                self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+        if self.misses_ >= self.patience:
+            raise KeyboardInterrupt
 
 
 class _SkloptNet(NeuralNet):

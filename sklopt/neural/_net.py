@@ -61,6 +61,8 @@ class _Diverged(Exception):
 
     def __init__(self, epoch, loss):
         super().__init__(f"training loss {loss} at epoch {epoch}")
+        # a finite loss with non-finite weights: the last step diverged
+        loss = loss if not math.isfinite(loss) else float("nan")
         self.epoch, self.loss = epoch, loss
 
 
@@ -345,7 +347,10 @@ class _SkloptNet(NeuralNet):
         mean = float(total) / max(count, 1)
         self.history.record(prefix + "_loss", mean)
         self.history.record(prefix + "_batch_count", n_batches)
-        if not math.isfinite(mean):
+        # The loss of a step is computed before its update, so also check the
+        # weights the last step left.
+        params = module.parameters()
+        if not (math.isfinite(mean) and all(torch.isfinite(p).all() for p in params)):
             raise _Diverged(self.history[-1, "epoch"], mean)
 
     def train_step(self, batch, recipe=None, **fit_params):

@@ -138,7 +138,8 @@ def _validate_sample_weight(sample_weight, n_samples):
 def _to_float32(X):
     """Cast validated float input to a writeable C-contiguous float32 array,
     checking that no value overflows float32."""
-    X32 = np.require(X, dtype=np.float32, requirements=["C", "W"])
+    with np.errstate(over="ignore"):  # overflow is reported below
+        X32 = np.require(X, dtype=np.float32, requirements=["C", "W"])
     if X32.size and not np.isfinite(X32).all():
         raise ValueError(
             "X holds values too large for float32 (|x| > 3.4e38), which the "
@@ -329,30 +330,24 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
 
     def _callbacks(self, early_stopping):
         monitor = "valid_loss" if early_stopping else "train_loss"
-        callbacks = [
-            (
-                "early_stopping" if early_stopping else "plateau",
-                _StopOnPlateau(
-                    monitor=monitor,
-                    patience=self.patience,
-                    threshold=self.tol,
-                    load_best=early_stopping,
-                ),
-            )
-        ]
+        callbacks = []
         if self.lr_schedule is not None:
-            callbacks.append(
-                (
-                    "lr_scheduler",
-                    _lr_scheduler(
-                        self.lr_schedule,
-                        max_epochs=self.max_epochs,
-                        patience=self.patience,
-                        tol=self.tol,
-                        monitor=monitor,
-                    ),
-                )
+            # Before the stopper, so that the schedule steps on the last epoch.
+            scheduler = _lr_scheduler(
+                self.lr_schedule,
+                max_epochs=self.max_epochs,
+                patience=self.patience,
+                tol=self.tol,
+                monitor=monitor,
             )
+            callbacks.append(("lr_scheduler", scheduler))
+        stopper = _StopOnPlateau(
+            monitor=monitor,
+            patience=self.patience,
+            threshold=self.tol,
+            load_best=early_stopping,
+        )
+        callbacks.append(("early_stopping" if early_stopping else "plateau", stopper))
         if self.verbose:
             callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
         return callbacks

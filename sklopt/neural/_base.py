@@ -727,33 +727,38 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train for one epoch over ``(X, y)``, continuing from the current
-        state (weights, optimizer state, random streams).
+        """Train for one epoch over ``(X, y)``, continuing from the current state.
 
-        No data is held out for early stopping; the first call builds the
-        network.
+        The weights, optimizer state and random streams carry over between
+        calls. No data is held out for early stopping; the first call builds
+        the network.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs.
         y : array-like of shape (n_samples,)
+            Class labels.
         classes : array-like of shape (n_classes,), default=None
             All the classes of the problem; only used at the first call
             (default: the labels of that call's ``y``).
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the per-sample losses.
 
         Returns
         -------
         self : object
+            The updated estimator.
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities (softmax of the logits).
+        """Predict class probabilities (softmax of the logits).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples (for CNNClassifier also 4-D images).
 
         Returns
         -------
@@ -767,15 +772,17 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
         return proba
 
     def predict(self, X):
-        """Predicted class labels.
+        """Predict class labels (the class of the largest logit).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples (for CNNClassifier also 4-D images).
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            Predicted labels, of the type of ``classes_``.
         """
         indices = np.argmax(self._predict_output(X), axis=1)
         return self.classes_[indices]
@@ -834,27 +841,35 @@ class _BaseNeuralRegressor(RegressorMixin, _BaseNeural):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """Train for one epoch over ``(X, y)``, continuing from the current
-        state (weights, optimizer state, random streams).
+        """Train for one epoch over ``(X, y)``, continuing from the current state.
+
+        The weights, optimizer state and random streams carry over between
+        calls. No data is held out for early stopping; the first call builds
+        the network.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the per-sample losses.
 
         Returns
         -------
         self : object
+            The updated estimator.
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
-        """Predicted values.
+        """Predict target values.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
 
         Returns
         -------

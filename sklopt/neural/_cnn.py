@@ -71,8 +71,7 @@ def _resolve_image_shape(image_shape, n_features, input_shape):
 
 @fill_neural_doc
 class CNNClassifier(_BaseNeuralClassifier):
-    """Small convolutional network classifier for images, trained with
-    skorch/torch.
+    """Small convolutional network classifier for images, trained with skorch.
 
     Each entry of ``channels`` adds a block ``Conv2d(3x3) -> normalization
     -> activation -> MaxPool(2) -> dropout``; a linear head follows. All

@@ -98,7 +98,7 @@ class MLPClassifier(_MLPMixin, _BaseNeuralClassifier):
     --------
     MLPRegressor : The regression counterpart.
     CNNClassifier : A small convolutional network for images.
-    sklearn.neural_network.MLPClassifier : scikit-learn's numpy MLP.
+    sklearn.neural_network.MLPClassifier : Scikit-learn's NumPy MLP.
 
     Notes
     -----
@@ -234,7 +234,7 @@ class MLPRegressor(_MLPMixin, _BaseNeuralRegressor):
     See Also
     --------
     MLPClassifier : The classification counterpart.
-    sklearn.neural_network.MLPRegressor : scikit-learn's numpy MLP.
+    sklearn.neural_network.MLPRegressor : Scikit-learn's NumPy MLP.
 
     Notes
     -----

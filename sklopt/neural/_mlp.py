@@ -4,9 +4,9 @@ from numbers import Integral
 
 import numpy as np
 
-from sklopt.neural._base import _BaseNeuralClassifier, _BaseNeuralRegressor
 from sklopt.neural._docs import fill_neural_doc
 from sklopt.neural._modules import MLPModule
+from sklopt.neural._supervised import _BaseNeuralClassifier, _BaseNeuralRegressor
 from sklopt.utils._validation import Interval
 
 _HIDDEN_CONSTRAINT = {

@@ -30,9 +30,9 @@ def test_derive_seed():
     assert _derive_seed(3) == _derive_seed(3)
     rng = np.random.RandomState(0)
     assert _derive_seed(rng) != _derive_seed(rng)
-    state = np.random.get_state()[1].copy()
+    state = np.random.get_state()[1].copy()  # noqa: NPY002
     assert _derive_seed(None) != _derive_seed(None)
-    np.testing.assert_array_equal(state, np.random.get_state()[1])
+    np.testing.assert_array_equal(state, np.random.get_state()[1])  # noqa: NPY002
 
 
 def test_random_streams_are_independent_and_pickle():

@@ -117,14 +117,14 @@ def test_max_epochs_without_convergence_warns(iris):
 
 def test_same_random_state_is_bit_identical_and_leaves_global_rngs(iris):
     X, y = iris
-    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()  # noqa: NPY002
     params = dict(dropout=0.2, input_noise=0.1, mixup_alpha=0.2, max_epochs=3)
     a = MLPClassifier((8,), **params, **FAST).fit(X, y)
     b = MLPClassifier((8,), **params, **FAST).fit(X, y)
     assert_same_weights(a, b)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert torch.equal(torch_state, torch.get_rng_state())
-    assert np.array_equal(numpy_state[1], np.random.get_state()[1])
+    assert np.array_equal(numpy_state[1], np.random.get_state()[1])  # noqa: NPY002
     c = MLPClassifier((8,), **params, device="cpu", random_state=1).fit(X, y)
     assert not torch.equal(weights(a)[0], weights(c)[0])
 

@@ -1,7 +1,5 @@
 """Each regularizer is a working hyperparameter with a visible effect."""
 
-import warnings
-
 import numpy as np
 import pytest
 import torch

@@ -10,8 +10,10 @@
    digits (25% test split, random_state=0): test accuracy and fit-time
    ratio.
 
-Every timing is the median of ``--repeats`` runs (default 3), single-threaded
-torch, measured in this run, so the ratios hold on a shared machine.
+Every timing is the median of ``--repeats`` runs (default 3), with torch and
+the BLAS libraries single-threaded (``torch.set_num_threads(1)``,
+``threadpoolctl.threadpool_limits(1)``), measured in this run, so the ratios
+hold on a shared machine.
 
 Run: ``PYTHONPATH=$PWD python benchmarks/bench_neural.py``
 """
@@ -30,6 +32,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from sklopt.neural import MLPClassifier
 
@@ -133,13 +136,19 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        run(args)
+
+
+def run(args):
     warnings.simplefilter("ignore", ConvergenceWarning)
 
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X).astype(np.float32)
     y = y.astype(np.int64)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}")
-    print(f"digits: {X.shape[0]} samples, MLP 64-256-256-10, Adam, 1 thread\n")
+    print(f"digits: {X.shape[0]} samples, MLP 64-256-256-10, Adam, 1 thread")
+    print(f"median of {args.repeats} runs each\n")
     print(f"{'comparison':<44}{'sklopt s':>10}{'baseline s':>12}{'ratio':>8}")
     for batch_size, epochs, bound in [(64, 30, 1.3), (1, 2, 2.0)]:
         ours, theirs = loop_comparison(

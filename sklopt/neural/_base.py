@@ -31,7 +31,7 @@ Private hooks (used by other sklopt modules)
     checked weights, as ``fit`` sees them.
 ``_module_spec()``
     ``(module_class, module_kwargs)`` of the fitted architecture.
-``_make_recipe(X_train)``
+``_make_recipe(X_train, device='cpu')``
     The :class:`~sklopt.neural._net._TrainingRecipe` of the hyperparameters.
 ``_build_fitted(state_dict, *, n_features_in, classes=None, n_outputs=None,
 image_shape=None, history=None, feature_names_in=None)``
@@ -293,9 +293,9 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             return n_samples
         return min(self.batch_size, n_samples)
 
-    def _make_recipe(self, X_train):
+    def _make_recipe(self, X_train, device="cpu"):
         """The per-batch training recipe for training inputs ``X_train``
-        (float32 array or tensor in the module's input shape)."""
+        (float32 array or tensor in the module's input shape) on ``device``."""
         n_samples = len(X_train)
         batch_size = self._batch_size(n_samples)
         batch_norm = self.normalization == "batch"
@@ -306,6 +306,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             )
         X_train = torch.as_tensor(X_train)
         noise_std = X_train.std(0, unbiased=False) if n_samples > 1 else X_train[0] * 0
+        noise_std = noise_std.to(device)
         return _TrainingRecipe(
             classification=self._classification,
             batch_size=batch_size,
@@ -476,7 +477,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         else:
             streams = _RandomStreams(_derive_seed(self.random_state), device)
         train, valid = self._split(X, target, sample_weight, streams, early_stopping)
-        recipe = self._make_recipe(train.X)
+        recipe = self._make_recipe(train.X, device)
         self._check_data_dependent(train.X)
         if not continuing:
             net = self._make_net(device, streams, early_stopping)

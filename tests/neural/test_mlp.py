@@ -477,3 +477,42 @@ def test_bad_data_raises_clear_errors(iris):
         clf.predict(X[:, :3])
     with pytest.raises(NotFittedError):
         MLPRegressor().predict(X)
+
+
+@pytest.mark.parametrize(
+    "batch_size, sizes",
+    [
+        (1, [1] * 150),
+        (64, [64, 64, 22]),
+        ("full", [150]),
+        ("auto", [150]),
+        (500, [150]),
+    ],
+)
+def test_batch_size_modes(batch_size, sizes, iris):
+    X, y = iris
+    rows = []
+    MLPClassifier(
+        (4,),
+        batch_size=batch_size,
+        max_epochs=1,
+        augmentation=lambda X, g: rows.append(len(X)) or X,
+        **FAST,
+    ).fit(X, y)
+    assert rows == sizes
+
+
+def test_rows_are_reshuffled_every_epoch_reproducibly(iris):
+    X, y = iris
+
+    def record(seen):
+        return lambda batch, g: seen.append(batch[:, 0].clone()) or batch
+
+    first, again = [], []
+    for seen in (first, again):
+        MLPClassifier(
+            (4,), batch_size=150, max_epochs=2, augmentation=record(seen), **FAST
+        ).fit(X, y)
+    assert not torch.equal(first[0], first[1])  # a new order each epoch
+    assert torch.equal(torch.sort(first[0]).values, torch.sort(first[1]).values)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))  # seeded

@@ -102,7 +102,6 @@ _RECIPE_PARAMS = frozenset(
         "batch_size",
         "clip_grad_norm",
         "cutmix_alpha",
-        "early_stopping",
         "input_noise",
         "l1",
         "label_smoothing",
@@ -351,10 +350,13 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
         return callbacks
 
-    def _net_config(self):
-        """The hyperparameters the skorch net is built from."""
+    def _net_config(self, early_stopping):
+        """The hyperparameters the skorch net is built from (with the
+        early-stopping flag in effect: partial_fit never holds data out)."""
         params = self.get_params(deep=False)
-        return {k: v for k, v in params.items() if k not in _RECIPE_PARAMS}
+        config = {k: v for k, v in params.items() if k not in _RECIPE_PARAMS}
+        config["early_stopping"] = early_stopping
+        return config
 
     def _make_net(self, device, streams, early_stopping):
         """Build and initialise a new skorch net (weights from the ``init``
@@ -382,7 +384,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         )
         streams.init_module(net.initialize)
         net.streams_ = streams
-        net.sklopt_config_ = self._net_config()
+        net.sklopt_config_ = self._net_config(early_stopping)
         return net
 
     def _continue_net(self, device, early_stopping):
@@ -391,7 +393,8 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         optimizer state (same optimizer and parameter groups), history and
         random streams."""
         old = self.net_
-        if old.sklopt_config_ == self._net_config() and str(old.device) == device:
+        config = self._net_config(early_stopping)
+        if old.sklopt_config_ == config and str(old.device) == device:
             return old
         old_class, old_kwargs = type(old.module_), old.get_params_for("module")
         new_class, new_kwargs = self._module_spec()
@@ -465,6 +468,39 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     # ---- fit ----------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+        try:
+            net = self._train(X, y, sample_weight, incremental, classes, continuing)
+        except BaseException:
+            if not continuing:
+                # validate_data may already have reset the fitted metadata:
+                # never leave it next to an older net_.
+                self._clear_fitted()
+            raise
+        if net.stop_reason_ == "interrupted":
+            kept = (
+                f"the weights of its best epoch ({self.best_epoch_})"
+                if "early_stopping" in dict(net.callbacks_)
+                else f"the weights trained so far ({self.n_iter_} complete epochs)"
+            )
+            warnings.warn(
+                f"Training of {type(self).__name__} was interrupted "
+                f"(KeyboardInterrupt); the estimator keeps {kept}.",
+                TrainingInterruptedWarning,
+                stacklevel=3,
+            )
+        elif net.stop_reason_ == "max_epochs" and not incremental:
+            warnings.warn(
+                f"{type(self).__name__}: maximum number of epochs (max_epochs="
+                f"{self.max_epochs}) reached and the optimization hasn't converged "
+                "yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _train(self, X, y, sample_weight, incremental, classes, continuing):
+        """Validate, build or continue the net, train it, set the fitted
+        attributes; return the net."""
         self._check_hyperparameters()
         X, target, sample_weight = self._validate_training_data(
             X, y, sample_weight, reset=not continuing, classes=classes
@@ -488,23 +524,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         except _Diverged as exc:
             self._recover_from_divergence(net, exc, early_stopping, snapshot)
         self._set_fitted(net, device)
-        if net.stop_reason_ == "interrupted":
-            warnings.warn(
-                f"Training of {type(self).__name__} was interrupted "
-                f"(KeyboardInterrupt) after {self.n_iter_} epochs; the estimator "
-                f"keeps the weights of epoch {self.best_epoch_}.",
-                TrainingInterruptedWarning,
-                stacklevel=3,
-            )
-        elif net.stop_reason_ == "max_epochs" and not incremental:
-            warnings.warn(
-                f"{type(self).__name__}: maximum number of epochs (max_epochs="
-                f"{self.max_epochs}) reached and the optimization hasn't converged "
-                "yet.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        return self
+        return net
 
     def _check_data_dependent(self, X_train):
         """Checks of hyperparameters against the training inputs."""
@@ -514,6 +534,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         return (
             copy.deepcopy(net.module_.state_dict()),
             copy.deepcopy(net.optimizer_.state_dict()),
+            len(net.history),
         )
 
     def _recover_from_divergence(self, net, exc, early_stopping, snapshot):
@@ -533,10 +554,10 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             )
             return
         if snapshot is not None:
-            net.module_.load_state_dict(snapshot[0])
-            net.optimizer_.load_state_dict(snapshot[1])
-        else:
-            self._clear_fitted()
+            module_state, optimizer_state, n_epochs = snapshot
+            net.module_.load_state_dict(module_state)
+            net.optimizer_.load_state_dict(optimizer_state)
+            del net.history[n_epochs:]
         lr = self._effective_lr()
         suggestion = f" (for example lr={lr / 10:g})" if lr is not None else ""
         raise DivergenceError(

@@ -335,6 +335,26 @@ def test_partial_fit_divergence_keeps_previous_weights(iris):
         clf.partial_fit(X * 100, y)
     for p, q in zip(before, weights(clf)):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
+    clf.set_params(lr=1e-3).partial_fit(X, y)
+    assert clf.n_iter_ == 2 and len(clf.history_) == 2  # the failed epoch is gone
+
+
+def test_failed_refit_leaves_the_estimator_unfitted(iris):
+    X, y = iris
+    clf = MLPClassifier((4,), max_epochs=2, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="only one class"):
+        clf.fit(X, np.zeros(150))
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_warm_start_switches_to_early_stopping(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), early_stopping=True, **FAST).partial_fit(X, y)
+    assert clf.history_["valid_loss"].isna().all()  # partial_fit holds nothing out
+    clf.set_params(warm_start=True, max_epochs=3).fit(X, y)
+    assert clf.history_["valid_loss"].iloc[1:].notna().all()
+    assert clf.best_epoch_ >= 2
 
 
 class _InterruptAt:

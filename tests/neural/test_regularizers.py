@@ -329,3 +329,21 @@ def test_clip_grad_norm_bounds_the_step(iris):
         )
     )
     np.testing.assert_allclose(step.item(), 0.01, rtol=1e-4)
+
+
+def test_l1_gradient_is_the_gradient_of_the_l1_penalty():
+    from sklopt.neural._regularizers import _add_l1_gradient, _l1_penalty
+
+    params = [torch.nn.Parameter(torch.randn(4, 3)), torch.nn.Parameter(torch.randn(5))]
+    _l1_penalty(params, 0.3).backward()
+    expected = [p.grad.clone() for p in params]
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    _add_l1_gradient(params, 0.3)
+    for p, g in zip(params, expected):
+        torch.testing.assert_close(p.grad, g)
+    np.testing.assert_allclose(
+        _l1_penalty(params, 0.3).item(),
+        0.3 * sum(p.abs().sum().item() for p in params),
+        rtol=1e-6,
+    )

@@ -212,8 +212,10 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     def _module_spec(self):
         """(module_class, module_kwargs) of the fitted architecture."""
 
-    def _inputs_from_2d(self, X):
-        """Reshape validated 2-D float32 input to the module's input shape."""
+    def _inputs_from_2d(self, X, reset=False, input_shape=None):
+        """Reshape validated 2-D float32 input to the module's input shape
+        (``reset``: at the first fit; ``input_shape``: the shape of each
+        sample when the input had more than two dimensions)."""
         return X
 
     def _check_hyperparameters(self):
@@ -240,7 +242,9 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             ensure_min_samples=1,
         )
 
-    def _validate_training_data(self, X, y, sample_weight, reset=True, classes=None):
+    def _validate_training_data(
+        self, X, y, sample_weight, reset=True, classes=None, input_shape=None
+    ):
         """Validate training data as ``fit`` does.
 
         Returns
@@ -258,7 +262,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             multi_output=not self._classification,
             y_numeric=not self._classification,
         )
-        X = self._inputs_from_2d(_to_float32(X))
+        X = self._inputs_from_2d(_to_float32(X), reset=reset, input_shape=input_shape)
         target = self._encode_targets(y, reset=reset, classes=classes)
         sample_weight = _validate_sample_weight(sample_weight, len(X))
         return X, target, sample_weight

@@ -9,7 +9,7 @@ from sklopt.neural._docs import fill_neural_doc
 from sklopt.neural._mlp import _check_sizes
 from sklopt.neural._modules import CNN_NORMALIZATIONS, CNNModule, _image_side
 from sklopt.neural._supervised import _BaseNeuralClassifier
-from sklopt.utils._validation import Interval, StrOptions, validate_data
+from sklopt.utils._validation import Interval, StrOptions
 
 
 def _as_images(X):
@@ -221,30 +221,24 @@ class CNNClassifier(_BaseNeuralClassifier):
         super()._check_hyperparameters()
         _check_sizes(self.channels, "channels")
 
-    def _validate_training_data(self, X, y, sample_weight, reset=True, classes=None):
+    def _validate_training_data(
+        self, X, y, sample_weight, reset=True, classes=None, input_shape=None
+    ):
         X, input_shape = _as_images(X)
         if not reset and input_shape is not None and input_shape != self.image_shape_:
             raise ValueError(
                 f"X has images of shape {input_shape}, but CNNClassifier was fitted "
                 f"on images of shape {self.image_shape_}."
             )
-        if reset:
-            # validate_data below sets n_features_in_; the image shape is
-            # resolved from it before reshaping.
-            self._pending_input_shape = input_shape
-        try:
-            return super()._validate_training_data(
-                X, y, sample_weight, reset=reset, classes=classes
-            )
-        finally:
-            self.__dict__.pop("_pending_input_shape", None)
+        return super()._validate_training_data(
+            X, y, sample_weight, reset=reset, classes=classes, input_shape=input_shape
+        )
 
-    def _inputs_from_2d(self, X):
-        if hasattr(self, "_pending_input_shape"):
+    def _inputs_from_2d(self, X, reset=False, input_shape=None):
+        if reset:
             self.image_shape_ = _resolve_image_shape(
-                self.image_shape, X.shape[1], self._pending_input_shape
+                self.image_shape, X.shape[1], input_shape
             )
-            del self._pending_input_shape
         return X.reshape(len(X), *self.image_shape_)
 
     def _validate_predict_X(self, X):
@@ -256,11 +250,6 @@ class CNNClassifier(_BaseNeuralClassifier):
                 f"fitted on images of shape {self.image_shape_}."
             )
         return super()._validate_predict_X(X)
-
-    def _validate_X(self, X, reset):
-        return validate_data(
-            self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
-        )
 
     def _check_data_dependent(self, X_train):
         _, height, width = self.image_shape_

@@ -278,7 +278,14 @@ class _SkloptNet(NeuralNet):
         if not self.initialized_:
             self.initialize()
         self.notify("on_train_begin", X=X, y=y)
-        self.fit_loop(X, **fit_params)
+        try:
+            self.fit_loop(X, **fit_params)
+        except _Diverged:
+            # The estimator restores weights itself; only close the bar.
+            for _, callback in self.callbacks_:
+                if isinstance(callback, _EpochProgressBar):
+                    callback.on_train_end(self)
+            raise
         self.notify("on_train_end", X=X, y=y)
         return self
 

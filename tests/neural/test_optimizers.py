@@ -27,6 +27,9 @@ from sklopt.neural import MLPRegressor
 from sklopt.neural._optim import OPTIMIZERS, _resolve_optimizer
 
 N_STEPS = 5
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*maximum number of epochs:sklearn.exceptions.ConvergenceWarning"
+)
 RTOL, ATOL = 1e-5, 1e-6
 
 

@@ -46,9 +46,11 @@ _NEURAL_INIT_PARAMS = {
     ],
 }
 _NEURAL_SW_REASON = (
-    "float32 training: weighted and repeated-row fits agree to about one float32 "
-    "ulp (1e-7 absolute), above the check's rtol=1e-7; tests/neural checks the "
-    "equivalence at float32 tolerance"
+    "float32 training: the first instance's weighted and repeated-row fits agree "
+    "to about one float32 ulp (1e-7), above the check's rtol=1e-7 (tests/neural "
+    "checks the equivalence at float32 tolerance); in the regularized instance "
+    "repeated rows get their own dropout masks, noise and mixing partners, so the "
+    "equivalence holds in expectation only"
 )
 _NEURAL_EXPECTED_FAILED_CHECKS = {
     name: {"check_sample_weight_equivalence_on_dense_data": _NEURAL_SW_REASON}

@@ -9,7 +9,7 @@ def _axes(ax, caller):
     if ax is None:
         import matplotlib.pyplot as plt
 
-        figure, ax = plt.subplots()
+        figure, ax = plt.subplots(layout="constrained")
         return figure, ax
     return ax.figure, ax
 

@@ -150,7 +150,14 @@ class OptimizerPathDisplay:
             else getattr(self.function, "__name__", "function")
         )
         self.ax_.set_title(title)
-        self.ax_.legend(frameon=False, fontsize="small", loc="best")
+        # Outside the axes: the paths fill the box and a legend inside hides them.
+        self.ax_.legend(
+            frameon=False,
+            fontsize="small",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            numpoints=1,
+        )
         return self
 
     @classmethod

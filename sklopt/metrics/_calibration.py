@@ -112,7 +112,6 @@ def expected_calibration_error(y_true, y_prob, *, n_bins=15, labels=None):
     confidence = y_prob.max(axis=1)
     correct = (y_prob.argmax(axis=1) == true_index).astype(np.float64)
     bins = np.clip(np.ceil(confidence * n_bins).astype(np.intp) - 1, 0, n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
     gap = np.bincount(bins, weights=correct - confidence, minlength=n_bins)
     # |sum of (correct - confidence)| per bin / n  ==  |B|/n * |acc - conf|
     return float(np.abs(gap).sum() / len(y_true))

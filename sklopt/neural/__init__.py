@@ -7,5 +7,13 @@ skorch net is ``net_``.
 
 from sklopt.neural._cnn import CNNClassifier
 from sklopt.neural._mlp import MLPClassifier, MLPRegressor
+from sklopt.neural._optim import OPTIMIZERS
+from sklopt.neural._optimizer_path import optimizer_path
 
-__all__ = ["CNNClassifier", "MLPClassifier", "MLPRegressor"]
+__all__ = [
+    "OPTIMIZERS",
+    "CNNClassifier",
+    "MLPClassifier",
+    "MLPRegressor",
+    "optimizer_path",
+]

@@ -182,7 +182,7 @@ def optimizer_path(
     for step in range(n_steps + 1):
         opt.zero_grad()
         value = _evaluate(function, point[0], point[1])
-        values[step] = float(value)
+        values[step] = value.detach().item()
         if step == n_steps:
             break
         value.backward()

@@ -339,7 +339,7 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
     def _predict_chunks(self, worker, X, *args):
         """Run ``worker(members, features, X, *args)`` over chunks of members."""
         chunks = _partition_estimators(len(self.estimators_), self.n_jobs)
-        return Parallel(n_jobs=len(chunks), verbose=self.verbose)(
+        return Parallel(n_jobs=len(chunks))(
             delayed(worker)(
                 self.estimators_[start:stop],
                 self.estimators_features_[start:stop],
@@ -433,7 +433,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
     See Also
     --------
     BaggingRegressor : The regression counterpart.
-    sklearn.ensemble.BaggingClassifier : scikit-learn's bagging classifier;
+    sklearn.ensemble.BaggingClassifier : The scikit-learn bagging classifier;
         for the same ``random_state`` both draw the same samples.
 
     Notes
@@ -475,9 +475,10 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         self.oob_score_ = accuracy_score(y[scored], y_pred)
 
     def predict_proba(self, X):
-        """Class probabilities: the mean of the members' probabilities, or
-        the fraction of members voting for each class when they have no
-        ``predict_proba``.
+        """Predict class probabilities: the members' mean (or vote fractions).
+
+        Members without ``predict_proba`` contribute one-hot votes, so the
+        result is then the fraction of members voting for each class.
 
         Parameters
         ----------
@@ -504,6 +505,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Log class probabilities, columns in the order of ``classes_``.
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -519,6 +521,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -554,6 +557,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         Returns
         -------
         proba : ndarray of shape (n_estimators, n_samples, n_classes)
+            Probabilities of each member, columns in the order of ``classes_``.
         """
         X = self._validate_X_predict(X)
         chunks = self._predict_chunks(
@@ -628,7 +632,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
     See Also
     --------
     BaggingClassifier : The classification counterpart.
-    sklearn.ensemble.BaggingRegressor : scikit-learn's bagging regressor;
+    sklearn.ensemble.BaggingRegressor : The scikit-learn bagging regressor;
         for the same ``random_state`` both draw the same samples.
 
     Examples
@@ -678,6 +682,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Mean of the members' predictions.
         """
         X = self._validate_X_predict(X)
         sums = self._predict_chunks(_parallel_sum_predict, X)
@@ -695,6 +700,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         -------
         predictions : ndarray of shape (n_estimators, n_samples) or \
 (n_estimators, n_samples, n_outputs)
+            Predictions of each member.
         """
         X = self._validate_X_predict(X)
         chunks = self._predict_chunks(_parallel_member_outputs, X, "predict", None)

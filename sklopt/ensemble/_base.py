@@ -243,12 +243,12 @@ def _fit_one_member(estimator, X, y, sample_weight, rows, features, seed):
     return member
 
 
-def _parallel_fit_members(estimator, X, y, sample_weight, rows, features, seeds):
+def _parallel_fit_members(
+    estimator, X, y, sample_weight, rows, features, seeds, verbose=0
+):
     """joblib worker: fit a chunk of members one by one."""
-    return [
-        _fit_one_member(estimator, X, y, sample_weight, r, f, s)
-        for r, f, s in zip(rows, features, seeds)
-    ]
+    draws = _progress(zip(rows, features, seeds), verbose, "members", len(seeds))
+    return [_fit_one_member(estimator, X, y, sample_weight, *draw) for draw in draws]
 
 
 def _fit_members(
@@ -285,7 +285,7 @@ def _fit_members(
     n_jobs : int, default=None
         Members are fitted in at most ``n_jobs`` chunks through joblib.
     verbose : int, default=0
-        Passed to :class:`joblib.Parallel`.
+        A progress bar over the members (one job), else joblib's reports.
     batched : bool, default=False
         Whether to train the members together as one batched model (see
         :func:`_resolve_batched`); no base estimator supports it yet.
@@ -298,7 +298,9 @@ def _fit_members(
         trainer = _batched_trainer(estimator)
         return trainer(X, y, sample_weight, rows, features, seeds, n_jobs, verbose)
     chunks = _partition_estimators(len(seeds), n_jobs)
-    results = Parallel(n_jobs=len(chunks), verbose=verbose)(
+    # One chunk: a progress bar over its members; several: joblib's reports.
+    single = len(chunks) == 1
+    results = Parallel(n_jobs=len(chunks), verbose=0 if single else verbose)(
         delayed(_parallel_fit_members)(
             estimator,
             X,
@@ -307,6 +309,7 @@ def _fit_members(
             rows[start:stop],
             features[start:stop],
             seeds[start:stop],
+            verbose if single else 0,
         )
         for start, stop in chunks
     )

@@ -471,7 +471,7 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
     --------
     GradientBoostingClassifier : The classification counterpart.
     AdaBoostRegressor : AdaBoost.R2.
-    sklearn.ensemble.GradientBoostingRegressor : scikit-learn's version,
+    sklearn.ensemble.GradientBoostingRegressor : The scikit-learn version,
         with trees only.
 
     Notes
@@ -515,10 +515,10 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
         n_estimators=100,
         learning_rate=0.1,
         subsample=1.0,
-        alpha=0.9,
         validation_fraction=0.1,
         n_iter_no_change=None,
         tol=1e-4,
+        alpha=0.9,
         random_state=None,
         verbose=0,
     ):
@@ -559,11 +559,12 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         return self._raw_predict(X)[:, 0]
 
     def staged_predict(self, X):
-        """Predictions after each stage.
+        """Predict regression targets after each stage.
 
         Parameters
         ----------
@@ -573,6 +574,7 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
         Yields
         ------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         for raw in self._staged_raw_predict(X):
             yield raw[:, 0].copy()
@@ -581,8 +583,7 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
 @fill_doc
 class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
     __doc__ = _fill(
-        """Gradient boosting for classification with any regressor as the base
-    learner.
+        """Gradient boosting for classification with any regressor as base learner.
 
     The log-loss is minimised on the log-odds of ``classes_[1]`` for two
     classes (one regressor per stage) and on one raw score per class for
@@ -614,7 +615,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
     --------
     GradientBoostingRegressor : The regression counterpart.
     AdaBoostClassifier : SAMME boosting of classifiers.
-    sklearn.ensemble.GradientBoostingClassifier : scikit-learn's version,
+    sklearn.ensemble.GradientBoostingClassifier : The scikit-learn version,
         with trees only.
 
     Notes
@@ -695,8 +696,9 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         return raw[:, 0].copy() if self.n_classes_ == 2 else raw.copy()
 
     def decision_function(self, X):
-        """Raw scores: the log-odds of ``classes_[1]`` for two classes, else
-        one score per class.
+        """Compute the raw scores (log-odds for two classes, else one per class).
+
+        For two classes, the score is the log-odds of ``classes_[1]``.
 
         Parameters
         ----------
@@ -706,6 +708,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         Returns
         -------
         decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Raw scores (one column per class for more than two classes).
         """
         return self._decision(self._raw_predict(X))
 
@@ -720,6 +723,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         Yields
         ------
         decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Raw scores (one column per class for more than two classes).
         """
         for raw in self._staged_raw_predict(X):
             yield self._decision(raw)
@@ -735,6 +739,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         return self._loss_proba(self._raw_predict(X))
 
@@ -749,6 +754,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         Yields
         ------
         proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         for raw in self._staged_raw_predict(X):
             yield self._loss_proba(raw)
@@ -764,6 +770,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Log class probabilities, columns in the order of ``classes_``.
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -779,6 +786,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -794,6 +802,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         Yields
         ------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         for proba in self.staged_predict_proba(X):
             yield self.classes_[np.argmax(proba, axis=1)]

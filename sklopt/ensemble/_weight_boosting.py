@@ -225,7 +225,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
     --------
     AdaBoostRegressor : AdaBoost.R2 for regression.
     GradientBoostingClassifier : Gradient boosting of any regressor.
-    sklearn.ensemble.AdaBoostClassifier : scikit-learn's SAMME; with the same
+    sklearn.ensemble.AdaBoostClassifier : The scikit-learn SAMME; with the same
         re-weighted base estimator and ``random_state`` both give the same
         members and weights.
 
@@ -419,6 +419,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         return self._label_from_decision(self.decision_function(X))
 
@@ -433,6 +434,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         Yields
         ------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         for decision in self.staged_decision_function(X):
             yield self._label_from_decision(decision)
@@ -448,6 +450,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         return self._proba_from_decision(self.decision_function(X))
 
@@ -462,6 +465,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         Yields
         ------
         proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         for decision in self.staged_decision_function(X):
             yield self._proba_from_decision(decision)
@@ -477,6 +481,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Log class probabilities, columns in the order of ``classes_``.
         """
         return np.log(self.predict_proba(X))
 
@@ -642,6 +647,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         X = self._check_predict(X)
         predictions = np.array([member.predict(X) for member in self.estimators_])
@@ -658,6 +664,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         Yields
         ------
         y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
         """
         X = self._check_predict(X)
         predictions = np.array([member.predict(X) for member in self.estimators_])

@@ -77,8 +77,9 @@ def test_oob_rows_never_out_of_bag_are_nan_with_warning(clf_data):
     clf = BaggingClassifier(
         LogisticRegression(), n_estimators=2, oob_score=True, random_state=0
     )
-    with pytest.warns(UserWarning, match="never out of bag"):
+    with pytest.warns(UserWarning, match="never out of bag") as record:
         clf.fit(X, y)
+    assert record[0].filename == __file__  # points at the caller's fit
     proba, counts = _manual_oob(
         clf, X, lambda member, X_: _full_proba(member, X_, clf.classes_)
     )

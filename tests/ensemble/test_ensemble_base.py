@@ -110,3 +110,14 @@ def test_gradient_boosting_classifier_with_any_regressor(base, clf_data):
     X, y = clf_data
     model = GradientBoostingClassifier(clone(base), n_estimators=5, random_state=0)
     assert model.fit(X, y).score(X, y) > 0.6
+
+
+@pytest.mark.parametrize(
+    "Ensemble", [BaggingClassifier, AdaBoostClassifier, GradientBoostingClassifier]
+)
+def test_verbose_shows_a_progress_bar(Ensemble, clf_data, capsys):
+    X, y = clf_data
+    Ensemble(n_estimators=3, random_state=0).fit(X, y)
+    assert capsys.readouterr().err == ""
+    Ensemble(n_estimators=3, verbose=1, random_state=0).fit(X, y)
+    assert "3/3" in capsys.readouterr().err

@@ -102,8 +102,9 @@ def test_resample_true_and_false(clf_data):
 def test_perfect_member_stops_with_warning():
     X = np.arange(20.0).reshape(-1, 1)
     y = (X[:, 0] > 9).astype(int)
-    with pytest.warns(EarlyTerminationWarning, match="perfect"):
+    with pytest.warns(EarlyTerminationWarning, match="perfect") as record:
         clf = AdaBoostClassifier(n_estimators=10, random_state=0).fit(X, y)
+    assert record[0].filename == __file__
     assert len(clf.estimators_) == 1
     assert_array_equal(clf.estimator_weights_, [1.0])
     assert_array_equal(clf.predict(X), y)

@@ -184,6 +184,41 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        batched = _resolve_batched(self.batched, self.estimator_)
+        weights_in_fit = _supports_sample_weight(self.estimator_)
+        settings = self._draw_settings_for(X, sample_weight, weights_in_fit)
+        n_old = self._check_warm_start(settings)
+        if not n_old:
+            self.estimators_, self.estimators_features_, self._seeds = [], [], []
+        rng = check_random_state(self.random_state)
+        draw_seeds(rng, n_old)  # warm start: skip the seeds already used
+        seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
+        self._draw_settings = settings
+        draws = [_draw_member_indices(seed, settings) for seed in seeds]
+        self.estimators_ += _fit_members(
+            self.estimator_,
+            X,
+            y,
+            sample_weight if weights_in_fit else None,
+            [rows for rows, _ in draws],
+            [feats for _, feats in draws],
+            seeds,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            batched=batched,
+        )
+        self.estimators_features_ += [feats for _, feats in draws]
+        self._seeds += seeds
+        for name in ("oob_score_", "oob_decision_function_", "oob_prediction_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if self.oob_score:
+            self._set_oob_score(X, y)
+        return self
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """Validate the base estimator, the data and the sampling settings."""
         self.estimator_ = _validate_base_estimator(
             self.estimator,
             self._default_estimator(),
@@ -201,25 +236,29 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
             y_numeric=self._kind == "regressor",
         )
         y = self._validate_y(y)
-        n_samples = X.shape[0]
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, n_samples)
+            sample_weight = _check_sample_weight(sample_weight, X.shape[0])
         if self.oob_score and not self.bootstrap:
             raise ValueError(
                 "oob_score=True needs bootstrap=True: without replacement there "
                 "are no out-of-bag rows to score."
             )
-        batched = _resolve_batched(self.batched, self.estimator_)
-        weights_in_fit = _supports_sample_weight(self.estimator_)
-        settings = {
+        return X, y, sample_weight
+
+    def _draw_settings_for(self, X, sample_weight, weights_in_fit):
+        """How members draw rows and columns (see ``_draw_member_indices``).
+
+        Rows are drawn with probabilities ``sample_weight`` only for base
+        estimators that cannot take the weights in ``fit``.
+        """
+        n_samples, n_features = X.shape
+        return {
             "n_samples": n_samples,
-            "n_features": self.n_features_in_,
+            "n_features": n_features,
             "max_samples": _resolve_max_samples(
                 self.max_samples, n_samples, self.bootstrap
             ),
-            "max_features": _resolve_max_features(
-                self.max_features, self.n_features_in_
-            ),
+            "max_features": _resolve_max_features(self.max_features, n_features),
             "bootstrap": self.bootstrap,
             "bootstrap_features": self.bootstrap_features,
             "row_probabilities": (
@@ -228,34 +267,6 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
                 else sample_weight / sample_weight.sum()
             ),
         }
-        n_old = self._check_warm_start(settings)
-        if not n_old:
-            self.estimators_, self.estimators_features_, self._seeds = [], [], []
-        rng = check_random_state(self.random_state)
-        draw_seeds(rng, n_old)  # warm start: skip the seeds already used
-        seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
-        self._draw_settings = settings
-        draws = [_draw_member_indices(seed, settings) for seed in seeds]
-        members = _fit_members(
-            self.estimator_,
-            X,
-            y,
-            sample_weight if weights_in_fit else None,
-            [rows for rows, _ in draws],
-            [feats for _, feats in draws],
-            seeds,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            batched=batched,
-        )
-        self.estimators_ += members
-        self.estimators_features_ += [feats for _, feats in draws]
-        self._seeds += seeds
-        if self.oob_score:
-            self._set_oob_score(X, y)
-        elif hasattr(self, "oob_score_"):
-            del self.oob_score_
-        return self
 
     def _check_warm_start(self, settings):
         """Number of members kept from the previous fit (0 without warm start)."""

@@ -2,8 +2,11 @@
 row and feature draws, and the single routine that fits the members of a
 bagging ensemble (the place where batched neural training plugs in)."""
 
+from contextlib import nullcontext
+
 import numpy as np
 from joblib import effective_n_jobs
+from sklearn import config_context
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
@@ -45,6 +48,19 @@ def _set_random_states(estimator, random_state, keys=None):
 def _make_member(estimator, random_state, keys=None):
     """Clone ``estimator`` and seed its random_state parameters."""
     return _set_random_states(clone(estimator), random_state, keys)
+
+
+def _validated_once(round_index):
+    """Context for fitting the members of one boosting round.
+
+    The first round's members validate their parameters in ``fit``; later
+    rounds clone the same parameters (only ``random_state`` differs), so they
+    skip that check (scikit-learn's gradient boosting likewise builds its
+    trees without re-validating them).
+    """
+    if round_index == 0:
+        return nullcontext()
+    return config_context(skip_parameter_validation=True)
 
 
 def _validate_base_estimator(estimator, default, *, kind, owner):
@@ -109,7 +125,7 @@ def _class_columns(member, classes):
     A member fitted on a bootstrap sample may have seen only some classes.
     """
     member_classes = getattr(member, "classes_", None)
-    if member_classes is None or len(member_classes) == len(classes):
+    if member_classes is None:
         return np.arange(len(classes))
     return np.searchsorted(classes, member_classes)
 

@@ -24,6 +24,7 @@ from sklopt.ensemble._base import (
     _StagedScoreMixin,
     _supports_sample_weight,
     _validate_base_estimator,
+    _validated_once,
 )
 from sklopt.exceptions import EarlyTerminationWarning
 from sklopt.utils._docstrings import fill_doc
@@ -125,7 +126,8 @@ class _BaseWeightBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator):
             # Tiny weights are floored (not exactly zero ones) to avoid underflow.
             sample_weight = np.clip(sample_weight, epsilon, None)
             sample_weight[zero_weight] = 0.0
-            result = self._boost(iboost, X, y, sample_weight, rng)
+            with _validated_once(iboost):
+                result = self._boost(iboost, X, y, sample_weight, rng)
             if result is None:
                 break
             sample_weight, estimator_weight, estimator_error = result

@@ -333,3 +333,12 @@ def test_data_dependent_errors(clf_data):
         BaggingClassifier().fit(X, y, sample_weight=-np.ones(y.shape[0]))
     with pytest.raises(ValueError, match="sample_weight has 3 entries"):
         BaggingClassifier().fit(X, y, sample_weight=[1, 2, 3])
+
+
+def test_refit_without_oob_drops_oob_attributes(reg_data):
+    X, y = reg_data
+    reg = BaggingRegressor(Ridge(), n_estimators=30, oob_score=True, random_state=0)
+    reg.fit(X, y)
+    assert hasattr(reg, "oob_prediction_") and hasattr(reg, "oob_score_")
+    reg.set_params(oob_score=False).fit(X, y)
+    assert not hasattr(reg, "oob_prediction_") and not hasattr(reg, "oob_score_")

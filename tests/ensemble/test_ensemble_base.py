@@ -28,6 +28,7 @@ from sklopt.ensemble._base import (
 )
 from sklopt.exceptions import NotBatchableError
 from sklopt.utils._random import MAX_SEED
+from sklopt.utils._validation import InvalidParameterError
 
 
 def test_set_random_states_follows_sklearn_scheme():
@@ -121,3 +122,18 @@ def test_verbose_shows_a_progress_bar(Ensemble, clf_data, capsys):
     assert capsys.readouterr().err == ""
     Ensemble(n_estimators=3, verbose=1, random_state=0).fit(X, y)
     assert "3/3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "Ensemble, base",
+    [
+        (AdaBoostClassifier, DecisionTreeClassifier(max_depth=-1)),
+        (GradientBoostingClassifier, Ridge(alpha=-1.0)),
+        (BaggingClassifier, DecisionTreeClassifier(max_depth=-1)),
+    ],
+)
+def test_invalid_base_parameters_are_reported(Ensemble, base, clf_data):
+    # Boosting validates members in the first round only: that must catch it.
+    X, y = clf_data
+    with pytest.raises(InvalidParameterError, match="parameter of"):
+        Ensemble(base, n_estimators=3).fit(X, y)

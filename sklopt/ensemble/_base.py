@@ -69,7 +69,19 @@ def _validate_base_estimator(estimator, default, *, kind, owner):
 
     Estimators whose type cannot be told (no estimator type tag) are accepted.
     """
-    base = clone(default if estimator is None else estimator)
+    if isinstance(estimator, type):
+        raise TypeError(
+            f"The 'estimator' parameter of {owner} must be an estimator instance; "
+            f"got the class {estimator.__name__}. Pass {estimator.__name__}() "
+            "instead."
+        )
+    try:
+        base = clone(default if estimator is None else estimator)
+    except TypeError as exc:
+        raise TypeError(
+            f"The 'estimator' parameter of {owner} must be a scikit-learn "
+            f"compatible estimator (with get_params); {exc}"
+        ) from exc
     wrong = is_regressor(base) if kind == "classifier" else is_classifier(base)
     if wrong:
         raise ValueError(

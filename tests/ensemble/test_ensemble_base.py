@@ -137,3 +137,27 @@ def test_invalid_base_parameters_are_reported(Ensemble, base, clf_data):
     X, y = clf_data
     with pytest.raises(InvalidParameterError, match="parameter of"):
         Ensemble(base, n_estimators=3).fit(X, y)
+
+
+class _FitPredictOnly:
+    """Has fit and predict but is no scikit-learn estimator."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
+@pytest.mark.parametrize(
+    "Ensemble",
+    [BaggingRegressor, AdaBoostRegressor, GradientBoostingRegressor],
+)
+def test_non_estimators_are_rejected(Ensemble, reg_data):
+    X, y = reg_data
+    with pytest.raises(TypeError, match="must be an estimator instance; got the"):
+        Ensemble(Ridge).fit(X, y)
+    with pytest.raises(TypeError, match="'estimator' parameter .* compatible"):
+        Ensemble(_FitPredictOnly()).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'estimator' parameter"):
+        Ensemble(object()).fit(X, y)

@@ -25,7 +25,9 @@ import numpy as np
 import sklearn
 from sklearn import ensemble as sk
 from sklearn.datasets import load_breast_cancer, load_digits, make_friedman1
+from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from sklopt import ensemble as ours
@@ -69,6 +71,18 @@ def _cases():
             ),
         ]
     cases += [
+        (
+            "digits",
+            "Bagging(k-NN, 20)",
+            ours.BaggingClassifier(KNeighborsClassifier(), 20, random_state=0),
+            sk.BaggingClassifier(KNeighborsClassifier(), 20, random_state=0),
+        ),
+        (
+            "friedman1",
+            "Bagging(Ridge, 20)",
+            ours.BaggingRegressor(Ridge(), 20, random_state=0),
+            sk.BaggingRegressor(Ridge(), 20, random_state=0),
+        ),
         (
             "digits",
             "GradientBoosting(log_loss, 50)",
@@ -184,13 +198,25 @@ def _format_row(row):
     )
 
 
+def _cpu_name():
+    """The CPU model (Linux), else what the platform module knows."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default=None, help="run cases matching this text")
     args = parser.parse_args()
     print(
-        f"# {datetime.date.today()} | {platform.processor() or platform.machine()}"
+        f"# {datetime.date.today()} | {_cpu_name()}"
         f" | {os.cpu_count()} cores | Python {platform.python_version()} | "
         f"scikit-learn {sklearn.__version__} | OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}"

@@ -3,9 +3,9 @@
 Same base estimator and settings on both sides, 5-fold cross-validation
 (stratified for classifiers, one shuffle): the mean test score of each
 (accuracy or R^2), their difference, and the ratio of total fit times
-(ours / scikit-learn's, medians of ``--repeats`` runs each; the two are
-timed alternately, in alternating order, so that machine load hits both
-alike).
+(ours / scikit-learn's, medians of ``--repeats`` runs each; every fold fits
+both back to back, in alternating order, so that load from other processes
+hits both alike).
 
 Run from the repository root::
 
@@ -128,16 +128,38 @@ def _cases():
     return cases
 
 
-def _cross_validate(estimator, X, y, cv):
-    """Mean test score and total fit time over the folds."""
-    scores, fit_time = [], 0.0
-    for train, test in cv.split(X, y):
-        model = sklearn.base.clone(estimator)
-        start = time.perf_counter()
-        model.fit(X[train], y[train])
-        fit_time += time.perf_counter() - start
-        scores.append(model.score(X[test], y[test]))
-    return float(np.mean(scores)), fit_time
+def _fit_timed(estimator, X, y, train, test):
+    """Fit a clone on the train rows; return its test score and fit time."""
+    model = sklearn.base.clone(estimator)
+    start = time.perf_counter()
+    model.fit(X[train], y[train])
+    elapsed = time.perf_counter() - start
+    return model.score(X[test], y[test]), elapsed
+
+
+def _compare(mine, theirs, X, y, cv, repeats):
+    """Mean CV scores of both and their total fit times per repeat.
+
+    Each fold fits both models back to back, in alternating order, so that
+    load from other processes on the machine hits both alike.
+    """
+    scores = {"ours": [], "sklearn": []}
+    times = {"ours": np.zeros(repeats), "sklearn": np.zeros(repeats)}
+    models = {"ours": mine, "sklearn": theirs}
+    for repeat in range(repeats):
+        for fold, (train, test) in enumerate(cv.split(X, y)):
+            order = ["ours", "sklearn"][:: 1 if (repeat + fold) % 2 == 0 else -1]
+            for side in order:
+                score, elapsed = _fit_timed(models[side], X, y, train, test)
+                times[side][repeat] += elapsed
+                if repeat == 0:
+                    scores[side].append(score)
+    return (
+        float(np.mean(scores["ours"])),
+        float(np.mean(scores["sklearn"])),
+        float(np.median(times["ours"])),
+        float(np.median(times["sklearn"])),
+    )
 
 
 def run(repeats=3, only=None):
@@ -151,18 +173,8 @@ def run(repeats=3, only=None):
         cv = (StratifiedKFold if is_classifier else KFold)(
             5, shuffle=True, random_state=0
         )
-        times_ours, times_sk = [], []
-        for repeat in range(repeats):
-            # Alternate which goes first, so that drifting load hits both alike.
-            if repeat % 2:
-                score_sk, t_sk = _cross_validate(theirs, X, y, cv)
-                score_ours, t_ours = _cross_validate(mine, X, y, cv)
-            else:
-                score_ours, t_ours = _cross_validate(mine, X, y, cv)
-                score_sk, t_sk = _cross_validate(theirs, X, y, cv)
-            times_ours.append(t_ours)
-            times_sk.append(t_sk)
-        ratio = np.median(times_ours) / np.median(times_sk)
+        score_ours, score_sk, t_ours, t_sk = _compare(mine, theirs, X, y, cv, repeats)
+        ratio = t_ours / t_sk
         scale = 100.0 if is_classifier else 1.0
         diff = scale * (score_ours - score_sk)
         bar = 1.5 if is_classifier else 0.02
@@ -174,7 +186,7 @@ def run(repeats=3, only=None):
                 scale * score_ours,
                 scale * score_sk,
                 diff,
-                np.median(times_sk),
+                t_sk,
                 ratio,
                 "yes" if ok else "NO",
             )

@@ -239,24 +239,28 @@ class _BaseGradientBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator
                 oob_improvement.append(oob_before - oob_scores[-1])
             if stopper.stop(i, members, values):
                 break
+        self._store_stages(oob_scores, oob_improvement)
+
+    def _store_stages(self, oob_scores, oob_improvement):
+        """Turn the per-stage lists into the fitted attributes."""
         n_stages = len(self.estimators_)
         # Filled cell by cell: np.array would unpack sequence-like members
         # (a Pipeline has __len__ and __getitem__).
-        members = np.empty((n_stages, loss.n_outputs), dtype=object)
+        members = np.empty((n_stages, self._loss.n_outputs), dtype=object)
         for stage, stage_members in enumerate(self.estimators_):
             for k, member in enumerate(stage_members):
                 members[stage, k] = member
         self.estimators_ = members
         self.n_estimators_ = n_stages
-        self.estimator_weights_ = np.full(n_stages, lr)
+        self.estimator_weights_ = np.full(n_stages, self.learning_rate)
         self.train_score_ = np.asarray(self.train_score_)
+        for name in ("oob_scores_", "oob_improvement_", "oob_score_"):
+            if hasattr(self, name):
+                delattr(self, name)
         if self.subsample < 1.0:
             self.oob_scores_ = np.asarray(oob_scores)
             self.oob_improvement_ = np.asarray(oob_improvement)
             self.oob_score_ = self.oob_scores_[-1]
-        for name in ("oob_scores_", "oob_improvement_", "oob_score_"):
-            if self.subsample == 1.0 and hasattr(self, name):
-                delattr(self, name)
 
     def _fit_stage(self, X, y, w, raw, in_bag, rng, weighted, X32=None):
         """Fit one regressor per raw column to the negative gradient.

@@ -18,17 +18,18 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from sklopt.ensemble._base import (
+    _BaseEstimatorMixin,
     _check_classification_y,
     _check_sample_weight,
     _class_columns,
     _draw_member_indices,
     _fit_members,
+    _member_X,
     _partition_estimators,
     _resolve_batched,
     _resolve_max_features,
     _resolve_max_samples,
     _supports_sample_weight,
-    _validate_base_estimator,
 )
 from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._random import draw_seeds
@@ -38,17 +39,9 @@ from sklopt.utils._validation import (
     RealNotInt,
     StrOptions,
     _fit_context,
-    validate_data,
 )
 
 __all__ = ["BaggingClassifier", "BaggingRegressor"]
-
-
-def _member_X(X, features, n_features):
-    """The columns of X that a member was fitted on."""
-    if len(features) == n_features and np.array_equal(features, np.arange(n_features)):
-        return X
-    return X[:, features]
 
 
 def _member_proba(member, X, classes):
@@ -67,35 +60,34 @@ def _parallel_sum_proba(members, features, X, classes):
     """joblib worker: the sum of the members' probabilities (or votes)."""
     total = np.zeros((X.shape[0], len(classes)))
     for member, feats in zip(members, features):
-        total += _member_proba(member, _member_X(X, feats, X.shape[1]), classes)
+        total += _member_proba(member, _member_X(X, feats), classes)
     return total
 
 
 def _parallel_sum_predict(members, features, X):
     """joblib worker: the sum of the members' predictions."""
     return sum(
-        np.asarray(member.predict(_member_X(X, feats, X.shape[1])), dtype=np.float64)
+        np.asarray(member.predict(_member_X(X, feats)), dtype=np.float64)
         for member, feats in zip(members, features)
     )
 
 
 def _parallel_member_outputs(members, features, X, method, classes):
     """joblib worker: every member's predictions (or probabilities), stacked."""
-    n_features = X.shape[1]
     if method == "predict_proba":
         outputs = [
-            _member_proba(member, _member_X(X, feats, n_features), classes)
+            _member_proba(member, _member_X(X, feats), classes)
             for member, feats in zip(members, features)
         ]
     else:
         outputs = [
-            np.asarray(member.predict(_member_X(X, feats, n_features)))
+            np.asarray(member.predict(_member_X(X, feats)))
             for member, feats in zip(members, features)
         ]
     return np.stack(outputs)
 
 
-class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
+class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
     """Shared fitting, drawing and out-of-bag logic of the bagging ensembles."""
 
     _parameter_constraints: dict = {
@@ -118,9 +110,6 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
         "verbose": ["verbose"],
         "batched": [StrOptions({"auto"}), "boolean"],
     }
-
-    _default_estimator = None
-    _kind = None
 
     def __init__(
         self,
@@ -150,17 +139,6 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.batched = batched
-
-    def _base_tags(self):
-        base = self._default_estimator() if self.estimator is None else self.estimator
-        return get_tags(base)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        base_tags = self._base_tags()
-        tags.input_tags.sparse = base_tags.input_tags.sparse
-        tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
-        return tags
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
@@ -219,19 +197,10 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
 
     def _validate_fit_data(self, X, y, sample_weight):
         """Validate the base estimator, the data and the sampling settings."""
-        self.estimator_ = _validate_base_estimator(
-            self.estimator,
-            self._default_estimator(),
-            kind=self._kind,
-            owner=type(self).__name__,
-        )
-        X, y = validate_data(
-            self,
+        self._validate_estimator()
+        X, y = self._validate_fit_X_y(
             X,
             y,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite=not get_tags(self.estimator_).input_tags.allow_nan,
             multi_output=self._kind == "regressor",
             y_numeric=self._kind == "regressor",
         )
@@ -330,7 +299,7 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
             oob[rows] = False
             if not oob.any():
                 continue
-            X_oob = _member_X(X[oob], feats, X.shape[1])
+            X_oob = _member_X(X[oob], feats)
             sums[oob] += predict_one(member, X_oob).reshape(-1, width)
             counts[oob] += 1
         never = counts == 0
@@ -360,19 +329,7 @@ class _BaseBagging(MetaEstimatorMixin, BaseEstimator):
             for start, stop in chunks
         )
 
-    def _validate_X_predict(self, X):
-        check_is_fitted(self)
-        return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite=not get_tags(self.estimator_).input_tags.allow_nan,
-            reset=False,
-        )
 
-
-@fill_doc
 class BaggingClassifier(ClassifierMixin, _BaseBagging):
     """A bagging classifier: members on bootstrap samples, soft or hard voting.
 
@@ -501,7 +458,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        X = self._validate_X_predict(X)
+        X = self._validate_predict_X(X)
         sums = self._predict_chunks(_parallel_sum_proba, X, self.classes_)
         return sum(sums) / len(self.estimators_)
 
@@ -550,7 +507,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         predictions : ndarray of shape (n_estimators, n_samples)
             Labels in the space of ``classes_`` (strings allowed).
         """
-        X = self._validate_X_predict(X)
+        X = self._validate_predict_X(X)
         chunks = self._predict_chunks(_parallel_member_outputs, X, "predict", None)
         return np.concatenate(chunks).astype(self.classes_.dtype, copy=False)
 
@@ -570,7 +527,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         proba : ndarray of shape (n_estimators, n_samples, n_classes)
             Probabilities of each member, columns in the order of ``classes_``.
         """
-        X = self._validate_X_predict(X)
+        X = self._validate_predict_X(X)
         chunks = self._predict_chunks(
             _parallel_member_outputs, X, "predict_proba", self.classes_
         )
@@ -664,7 +621,8 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = self._base_tags().target_tags.multi_output
+        base_tags = get_tags(self._base_or_default())
+        tags.target_tags.multi_output = base_tags.target_tags.multi_output
         return tags
 
     def _validate_y(self, y):
@@ -695,7 +653,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Mean of the members' predictions.
         """
-        X = self._validate_X_predict(X)
+        X = self._validate_predict_X(X)
         sums = self._predict_chunks(_parallel_sum_predict, X)
         return sum(sums) / len(self.estimators_)
 
@@ -713,6 +671,6 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
 (n_estimators, n_samples, n_outputs)
             Predictions of each member.
         """
-        X = self._validate_X_predict(X)
+        X = self._validate_predict_X(X)
         chunks = self._predict_chunks(_parallel_member_outputs, X, "predict", None)
         return np.concatenate(chunks).astype(np.float64, copy=False)

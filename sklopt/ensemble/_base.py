@@ -9,15 +9,15 @@ from joblib import effective_n_jobs
 from sklearn import config_context
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.random import sample_without_replacement
-from sklearn.utils.validation import has_fit_parameter
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from sklopt.exceptions import NotBatchableError
 from sklopt.utils._random import MAX_SEED
-from sklopt.utils._validation import check_finite_1d
+from sklopt.utils._validation import check_finite_1d, validate_data
 
 
 def _random_state_keys(estimator):
@@ -89,6 +89,61 @@ def _validate_base_estimator(estimator, default, *, kind, owner):
             f"{type(base).__name__}."
         )
     return base
+
+
+class _BaseEstimatorMixin:
+    """Base-estimator handling shared by the ensembles.
+
+    Subclasses set ``_default_estimator`` (a callable giving the default base)
+    and ``_kind`` (``'classifier'`` or ``'regressor'``: what the base must be).
+    Input tags (sparse input, NaN) are forwarded from the base estimator.
+    """
+
+    _default_estimator = None
+    _kind = None
+
+    def _base_or_default(self):
+        return self._default_estimator() if self.estimator is None else self.estimator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base_tags = get_tags(self._base_or_default())
+        tags.input_tags.sparse = base_tags.input_tags.sparse
+        tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
+        return tags
+
+    def _validate_estimator(self):
+        """Set ``estimator_``, the validated unfitted base."""
+        self.estimator_ = _validate_base_estimator(
+            self.estimator,
+            self._default_estimator(),
+            kind=self._kind,
+            owner=type(self).__name__,
+        )
+
+    def _validate_fit_X_y(self, X, y, **kwargs):
+        """``validate_data`` for fit: sparse input and NaN as the base allows."""
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
+            **kwargs,
+        )
+
+    def _validate_predict_X(self, X):
+        """Check that the ensemble is fitted and validate X against the fit."""
+        check_is_fitted(self)
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
+            reset=False,
+        )
 
 
 def _supports_sample_weight(estimator):
@@ -215,6 +270,15 @@ def _draw_member_indices(seed, settings):
     return rows, features
 
 
+def _member_X(X, features):
+    """The columns of X that a bagging member uses (X itself when it uses all
+    of them, in order)."""
+    n_features = X.shape[1]
+    if len(features) == n_features and np.array_equal(features, np.arange(n_features)):
+        return X
+    return X[:, features]
+
+
 # --- fitting the members of a bagging ensemble ----------------------------------
 
 
@@ -252,22 +316,16 @@ def _fit_one_member(estimator, X, y, sample_weight, rows, features, seed):
     otherwise on the drawn rows themselves, repeats included.
     """
     member = _make_member(estimator, seed)
-    n_features = X.shape[1]
-    all_features = len(features) == n_features and np.array_equal(
-        features, np.arange(n_features)
-    )
     if _supports_sample_weight(estimator):
         counts = np.bincount(rows, minlength=X.shape[0])
         in_bag = np.flatnonzero(counts)
         weight = counts[in_bag].astype(np.float64)
         if sample_weight is not None:
             weight *= sample_weight[in_bag]
-        X_member = X[in_bag] if all_features else X[in_bag][:, features]
         fit_params = {} if np.all(weight == 1.0) else {"sample_weight": weight}
-        member.fit(X_member, y[in_bag], **fit_params)
+        member.fit(_member_X(X[in_bag], features), y[in_bag], **fit_params)
     else:
-        X_member = X[rows] if all_features else X[rows][:, features]
-        member.fit(X_member, y[rows])
+        member.fit(_member_X(X[rows], features), y[rows])
     return member
 
 

@@ -14,10 +14,10 @@ from sklearn.base import (
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.model_selection import train_test_split
 from sklearn.tree import BaseDecisionTree, DecisionTreeRegressor
-from sklearn.utils import check_random_state, get_tags
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import check_random_state
 
 from sklopt.ensemble._base import (
+    _BaseEstimatorMixin,
     _check_classification_y,
     _check_sample_weight,
     _progress,
@@ -25,7 +25,6 @@ from sklopt.ensemble._base import (
     _set_random_states,
     _StagedScoreMixin,
     _supports_sample_weight,
-    _validate_base_estimator,
     _validated_once,
 )
 from sklopt.ensemble._gb_losses import _HuberLoss, _make_loss
@@ -36,7 +35,6 @@ from sklopt.utils._validation import (
     Interval,
     StrOptions,
     _fit_context,
-    validate_data,
 )
 
 __all__ = ["GradientBoostingClassifier", "GradientBoostingRegressor"]
@@ -79,7 +77,9 @@ def _lookup(table, leaves):
     return out
 
 
-class _BaseGradientBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator):
+class _BaseGradientBoosting(
+    _StagedScoreMixin, _BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator
+):
     """The boosting loop shared by the gradient-boosting classifier and
     regressor."""
 
@@ -95,17 +95,9 @@ class _BaseGradientBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator
         "verbose": ["verbose"],
     }
 
-    def _base(self):
-        if self.estimator is None:
-            return DecisionTreeRegressor(max_depth=3)
-        return self.estimator
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        base_tags = get_tags(self._base())
-        tags.input_tags.sparse = base_tags.input_tags.sparse
-        tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
-        return tags
+    # Classifiers too boost regressors (fitted to the pseudo-residuals).
+    _default_estimator = staticmethod(lambda: DecisionTreeRegressor(max_depth=3))
+    _kind = "regressor"
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
@@ -126,20 +118,9 @@ class _BaseGradientBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator
         self : object
             Fitted estimator.
         """
-        self.estimator_ = _validate_base_estimator(
-            self.estimator,
-            self._base(),
-            kind="regressor",
-            owner=type(self).__name__,
-        )
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
-            y_numeric=not isinstance(self, ClassifierMixin),
+        self._validate_estimator()
+        X, y = self._validate_fit_X_y(
+            X, y, y_numeric=not isinstance(self, ClassifierMixin)
         )
         y = self._encode_y(y)
         weighted = sample_weight is not None
@@ -321,8 +302,7 @@ class _BaseGradientBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator
         )
 
     def _staged_raw_predict(self, X):
-        check_is_fitted(self)
-        X = self._validate_X_predict(X)
+        X = self._validate_predict_X(X)
         raw = np.tile(self._raw_init, (X.shape[0], 1))
         for stage in range(self.n_estimators_):
             raw = raw + self._stage_raw(stage, X)
@@ -333,16 +313,6 @@ class _BaseGradientBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator
         for raw in self._staged_raw_predict(X):  # noqa: B007 - keep the last stage
             pass
         return raw
-
-    def _validate_X_predict(self, X):
-        return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
-            reset=False,
-        )
 
 
 class _EarlyStopping:

@@ -13,17 +13,16 @@ from sklearn.base import (
     RegressorMixin,
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from sklearn.utils import check_random_state, get_tags
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import check_random_state
 
 from sklopt.ensemble._base import (
+    _BaseEstimatorMixin,
     _check_classification_y,
     _check_sample_weight,
     _make_member,
     _progress,
     _StagedScoreMixin,
     _supports_sample_weight,
-    _validate_base_estimator,
     _validated_once,
 )
 from sklopt.exceptions import EarlyTerminationWarning
@@ -33,7 +32,6 @@ from sklopt.utils._validation import (
     Interval,
     StrOptions,
     _fit_context,
-    validate_data,
 )
 
 __all__ = ["AdaBoostClassifier", "AdaBoostRegressor"]
@@ -43,7 +41,9 @@ __all__ = ["AdaBoostClassifier", "AdaBoostRegressor"]
 _MAX_REDRAWS = 10
 
 
-class _BaseWeightBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator):
+class _BaseWeightBoosting(
+    _StagedScoreMixin, _BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator
+):
     """The boosting loop shared by AdaBoost's classifier and regressor.
 
     Subclasses implement ``_boost(iboost, X, y, sample_weight, rng)``, which
@@ -58,27 +58,6 @@ class _BaseWeightBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
-
-    _default_estimator = None
-    _kind = None
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        base = self._default_estimator() if self.estimator is None else self.estimator
-        tags.input_tags.sparse = get_tags(base).input_tags.sparse
-        tags.input_tags.allow_nan = get_tags(base).input_tags.allow_nan
-        return tags
-
-    def _check_X(self, X, reset):
-        allow_nan = get_tags(self).input_tags.allow_nan
-        return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite=not allow_nan,
-            reset=reset,
-        )
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
@@ -98,22 +77,9 @@ class _BaseWeightBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        self.estimator_ = _validate_base_estimator(
-            self.estimator,
-            self._default_estimator(),
-            kind=self._kind,
-            owner=type(self).__name__,
-        )
+        self._validate_estimator()
         self._check_base()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
-            y_numeric=self._kind == "regressor",
-        )
+        X, y = self._validate_fit_X_y(X, y, y_numeric=self._kind == "regressor")
         self._validate_y(y)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0])
         sample_weight = sample_weight / sample_weight.sum()
@@ -161,10 +127,6 @@ class _BaseWeightBoosting(_StagedScoreMixin, MetaEstimatorMixin, BaseEstimator):
                 EarlyTerminationWarning,
                 stacklevel=5,
             )
-
-    def _check_predict(self, X):
-        check_is_fitted(self)
-        return self._check_X(X, reset=False)
 
 
 @fill_doc
@@ -371,7 +333,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
             As :meth:`decision_function`, with the first 1, 2, ... members.
         """
-        X = self._check_predict(X)
+        X = self._validate_predict_X(X)
         votes, norm = 0.0, 0.0
         for member, weight in zip(self.estimators_, self.estimator_weights_):
             votes = votes + self._member_votes(member, X, weight)
@@ -391,7 +353,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, positive values favour ``classes_[1]``.
         """
-        X = self._check_predict(X)
+        X = self._validate_predict_X(X)
         votes = sum(
             self._member_votes(member, X, weight)
             for member, weight in zip(self.estimators_, self.estimator_weights_)
@@ -651,7 +613,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         y_pred : ndarray of shape (n_samples,)
             Predicted values (class labels for classifiers).
         """
-        X = self._check_predict(X)
+        X = self._validate_predict_X(X)
         predictions = np.array([member.predict(X) for member in self.estimators_])
         return self._weighted_median(predictions, self.estimator_weights_)
 
@@ -668,7 +630,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         y_pred : ndarray of shape (n_samples,)
             Predicted values (class labels for classifiers).
         """
-        X = self._check_predict(X)
+        X = self._validate_predict_X(X)
         predictions = np.array([member.predict(X) for member in self.estimators_])
         for limit in range(1, len(self.estimators_) + 1):
             yield self._weighted_median(

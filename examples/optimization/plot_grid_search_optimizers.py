@@ -54,7 +54,10 @@ search = GridSearchCV(
     pipe,
     param_grid,
     cv=StratifiedKFold(3, shuffle=True, random_state=0),
-    n_jobs=2,
+    # Each fit takes a fraction of a second: on two cores, starting worker
+    # processes (each importing torch) costs more than it saves. Pass n_jobs
+    # for longer fits or more cores.
+    n_jobs=None,
 )
 with warnings.catch_warnings():
     # 20 epochs is a short budget on purpose: the networks stop at max_epochs.

@@ -52,8 +52,8 @@ y_test_noisy = make_noisy_labels(y_test, noise_rate=0.2, random_state=1)
 # that every network trains for the same number of epochs. The 8x8 digits
 # are images, so :class:`~sklopt.neural.CNNClassifier` takes them as they are
 # and CutMix can cut patches out of them.
-mlp = dict(hidden_layer_sizes=(256, 256), lr=2e-3, max_epochs=60, patience=60)
-cnn = dict(channels=(32, 64), lr=3e-3, max_epochs=60, patience=60)
+mlp = dict(hidden_layer_sizes=(256, 256), lr=3e-3, max_epochs=40, patience=40)
+cnn = dict(channels=(32, 64), lr=5e-3, max_epochs=40, patience=40)
 common = dict(batch_size=32, device="cpu", random_state=0)
 models = {
     "MLP": MLPClassifier(**mlp, **common),

@@ -26,6 +26,7 @@ from sklopt.datasets import make_friedman1
 from sklopt.model_selection import BootstrapReplicas, bias_variance_scorers
 
 X, y = make_friedman1(n_samples=500, noise=1.0, random_state=0)
+# 50 replicas per training fold: enough for a stable variance estimate.
 replicas = BootstrapReplicas(
     DecisionTreeRegressor(random_state=0), n_rounds=50, random_state=0
 )
@@ -37,6 +38,7 @@ search = GridSearchCV(
     replicas,
     param_grid,
     scoring=bias_variance_scorers("squared"),
+    # Several scorers: refit names the one that picks the best candidate.
     refit="neg_loss",
     cv=KFold(5, shuffle=True, random_state=0),
     n_jobs=2,
@@ -61,7 +63,11 @@ print(f"\nbest by expected loss: {search.best_params_}, loss {-search.best_score
 # observed targets and contains the noise (variance 1 on this data). The
 # refitted ``search.best_estimator_`` is itself a ``BootstrapReplicas``, whose
 # ``predict`` averages its 50 trees, that is a bagging ensemble; to use one
-# tree, refit ``DecisionTreeRegressor(**best_tree_params)``.
+# tree, refit the tree with the selected parameters.
+best_tree = DecisionTreeRegressor(random_state=0).set_params(
+    **{k.removeprefix("estimator__"): v for k, v in search.best_params_.items()}
+)
+print(f"one tree with the selected parameters: {best_tree.fit(X, y)}")
 
 # %%
 # Classification: Domingos' 0-1 decomposition
@@ -79,6 +85,7 @@ search_01 = GridSearchCV(
     cv=StratifiedKFold(5, shuffle=True, random_state=0),
     n_jobs=2,
 ).fit(X_bc, y_bc)
+# The 0-1 scorers report Domingos' bias under the name neg_bias (no square).
 results_01 = pd.DataFrame(search_01.cv_results_)
 print("\nbreast cancer, 0-1 loss:")
 print(
@@ -128,6 +135,7 @@ def plot_terms(ax, frame, depth_values, terms):
     ax.legend(frameon=False)
 
 
+# The first panel follows depth alone, at the default leaf size.
 leaf1 = results[results.param_estimator__min_samples_leaf == 1]
 plot_terms(axes[0], leaf1, depths, ["loss", "bias2", "variance"])
 axes[0].set(ylabel="squared error", title="Friedman #1, min_samples_leaf=1")

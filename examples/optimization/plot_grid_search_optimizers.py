@@ -72,6 +72,7 @@ results = pd.DataFrame(search.cv_results_)
 
 
 def regularizer(params):
+    # One label per candidate: the grids set either dropout or weight_decay.
     if params.get("mlp__dropout"):
         return f"dropout {params['mlp__dropout']}"
     if params.get("mlp__weight_decay"):
@@ -95,6 +96,7 @@ print(
 # Plot
 # ----
 fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+# A heat map reads faster than the table when the grid grows.
 image = ax.imshow(table.to_numpy(), cmap="viridis", aspect="auto")
 ax.set_xticks(np.arange(table.shape[1]), table.columns)
 ax.set_yticks(np.arange(table.shape[0]), table.index)

@@ -81,9 +81,9 @@ def effective_step(optimizer, name):
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
-N_EPOCHS = 200
+N_EPOCHS = 150
 # Log-spaced stops: the interesting changes happen early.
-stops = np.unique(np.geomspace(1, N_EPOCHS, 12).astype(int))
+stops = np.unique(np.geomspace(1, N_EPOCHS, 10).astype(int))
 optimizers = ["adagrad", "rmsprop", "adam", "adadelta"]
 steps, fitted = {}, {}
 for name in optimizers:
@@ -139,7 +139,7 @@ def make_model(classify, **params):
         hidden_layer_sizes=(64,),
         # A fixed, modest budget: a rate that is too small shows as
         # under-training rather than being hidden by many more epochs.
-        max_epochs=50,
+        max_epochs=40,
         batch_size=32,
         device="cpu",
         random_state=0,

@@ -248,7 +248,7 @@ ax_lr.set(
     title="SGD needs its rate tuned; Adadelta does not",
 )
 ax_lr.grid(True, alpha=0.3)
-ax_lr.legend(frameon=False, fontsize="small", loc="lower center")
+ax_lr.legend(frameon=False, fontsize="small", loc="center right")
 plt.show()
 
 # %%

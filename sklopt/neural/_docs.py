@@ -124,7 +124,7 @@ warm_start : bool, default=False
     "attributes": """\
 n_features_in_ : int
     Number of features seen during fit.
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of the features, when X was a DataFrame with string column names.
 n_iter_ : int
     Number of epochs trained (over all fits that continued training).

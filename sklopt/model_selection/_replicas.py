@@ -63,7 +63,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
     (mean of ``predict_proba``; majority vote with ties to the smallest
     label when ``estimator`` has no ``predict_proba``).
 
-    Read more in the user guide (``docs/user_guide/bias_variance.rst``).
+    Read more in the :ref:`User Guide <bias_variance>`.
 
     Parameters
     ----------

@@ -18,7 +18,8 @@ _STYLE = {
 class BiasVarianceDisplay:
     """Bias-variance trade-off visualization.
 
-    Bias, variance and total error against one complexity parameter. Build it with :meth:`from_estimator` (which runs
+    Bias, variance and total error against one complexity parameter. Build
+    it with :meth:`from_estimator` (which runs
     :func:`sklopt.model_selection.bias_variance_curve`) or
     :meth:`from_results` (a curve computed before).
 

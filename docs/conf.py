@@ -70,7 +70,7 @@ nitpicky = True
 # ---- API reference -------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": True, "inherited-members": True}
+autodoc_default_options = {}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -130,7 +130,7 @@ def _public_methods():
     return table
 
 
-autosummary_context = {"sklopt_methods": _public_methods()}
+autosummary_context = {"sklopt_methods": _public_methods(), "sklopt_gallery": HAS_GALLERY}
 
 
 def _skip_foreign_members(app, what, name, obj, skip, options):

@@ -1,3 +1,17 @@
-"""sklopt.ensemble (see the API reference)."""
+"""Bagging and boosting ensembles over any scikit-learn compatible estimator."""
 
-__all__ = []
+from sklopt.ensemble._bagging import BaggingClassifier, BaggingRegressor
+from sklopt.ensemble._gradient_boosting import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+)
+from sklopt.ensemble._weight_boosting import AdaBoostClassifier, AdaBoostRegressor
+
+__all__ = [
+    "AdaBoostClassifier",
+    "AdaBoostRegressor",
+    "BaggingClassifier",
+    "BaggingRegressor",
+    "GradientBoostingClassifier",
+    "GradientBoostingRegressor",
+]

@@ -58,8 +58,36 @@ _NEURAL_EXPECTED_FAILED_CHECKS = {
 }
 
 # --- sklopt.ensemble -----------------------------------------------------------
-_ENSEMBLE_INIT_PARAMS = {}
-_ENSEMBLE_EXPECTED_FAILED_CHECKS = {}
+_ENSEMBLE_INIT_PARAMS = {
+    "BaggingClassifier": {"n_estimators": 5},
+    "BaggingRegressor": {"n_estimators": 5},
+    "AdaBoostClassifier": {"n_estimators": 5},
+    "AdaBoostRegressor": {"n_estimators": 5},
+    "GradientBoostingClassifier": {"n_estimators": 5},
+    "GradientBoostingRegressor": {"n_estimators": 5},
+}
+_BOOTSTRAP_WEIGHTS = (
+    "Members are fitted on random draws of the rows; 15 rows with integer "
+    "weights and the same rows repeated give different draws."
+)
+_TREE_TIES = (
+    "After a few stages the tree splits tie exactly on the check's 15 rows x 30 "
+    "features, and ties are broken by floating-point summation order, which "
+    "differs between weighted and repeated rows (with a Ridge base the check "
+    "passes, see tests/ensemble; scikit-learn's GradientBoosting* fail it too)."
+)
+_ENSEMBLE_EXPECTED_FAILED_CHECKS = {
+    name: {
+        "check_sample_weight_equivalence_on_dense_data": reason,
+        "check_sample_weight_equivalence_on_sparse_data": reason,
+    }
+    for name, reason in [
+        ("BaggingClassifier", _BOOTSTRAP_WEIGHTS),
+        ("BaggingRegressor", _BOOTSTRAP_WEIGHTS),
+        ("GradientBoostingClassifier", _TREE_TIES),
+        ("GradientBoostingRegressor", _TREE_TIES),
+    ]
+}
 
 
 # --- sklopt.model_selection ----------------------------------------------------

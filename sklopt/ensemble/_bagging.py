@@ -1,0 +1,676 @@
+"""Bagging: members fitted on bootstrap samples (or subsamples) of the rows and
+subsets of the features, aggregated by soft voting, majority vote or averaging."""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    RegressorMixin,
+)
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.utils import check_random_state, column_or_1d, get_tags
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from sklopt.ensemble._base import (
+    _BaseEstimatorMixin,
+    _check_classification_y,
+    _check_sample_weight,
+    _class_columns,
+    _draw_member_indices,
+    _fit_members,
+    _member_X,
+    _partition_estimators,
+    _resolve_batched,
+    _resolve_max_features,
+    _resolve_max_samples,
+    _supports_sample_weight,
+)
+from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._random import draw_seeds
+from sklopt.utils._validation import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _fit_context,
+)
+
+__all__ = ["BaggingClassifier", "BaggingRegressor"]
+
+
+def _member_proba(member, X, classes):
+    """A member's class probabilities over the ensemble's ``classes``; a one-hot
+    vote when the member has no ``predict_proba``."""
+    proba = np.zeros((X.shape[0], len(classes)))
+    if hasattr(member, "predict_proba"):
+        proba[:, _class_columns(member, classes)] = member.predict_proba(X)
+    else:
+        votes = np.searchsorted(classes, member.predict(X))
+        proba[np.arange(X.shape[0]), votes] = 1.0
+    return proba
+
+
+def _parallel_sum_proba(members, features, X, classes):
+    """joblib worker: the sum of the members' probabilities (or votes)."""
+    total = np.zeros((X.shape[0], len(classes)))
+    for member, feats in zip(members, features):
+        total += _member_proba(member, _member_X(X, feats), classes)
+    return total
+
+
+def _parallel_sum_predict(members, features, X):
+    """joblib worker: the sum of the members' predictions."""
+    return sum(
+        np.asarray(member.predict(_member_X(X, feats)), dtype=np.float64)
+        for member, feats in zip(members, features)
+    )
+
+
+def _parallel_member_outputs(members, features, X, method, classes):
+    """joblib worker: every member's predictions (or probabilities), stacked."""
+    if method == "predict_proba":
+        outputs = [
+            _member_proba(member, _member_X(X, feats), classes)
+            for member, feats in zip(members, features)
+        ]
+    else:
+        outputs = [
+            np.asarray(member.predict(_member_X(X, feats)))
+            for member, feats in zip(members, features)
+        ]
+    return np.stack(outputs)
+
+
+class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
+    """Shared fitting, drawing and out-of-bag logic of the bagging ensembles."""
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_samples": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+        ],
+        "max_features": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+        ],
+        "bootstrap": ["boolean"],
+        "bootstrap_features": ["boolean"],
+        "oob_score": ["boolean"],
+        "warm_start": ["boolean"],
+        "n_jobs": [None, Integral],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "batched": [StrOptions({"auto"}), "boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        n_estimators=10,
+        *,
+        max_samples=1.0,
+        max_features=1.0,
+        bootstrap=True,
+        bootstrap_features=False,
+        oob_score=False,
+        warm_start=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        batched="auto",
+    ):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.max_features = max_features
+        self.bootstrap = bootstrap
+        self.bootstrap_features = bootstrap_features
+        self.oob_score = oob_score
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.batched = batched
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the ensemble on bootstrap samples of (X, y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is accepted when the base estimator
+            accepts it.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values (class labels for classifiers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights. For a base estimator that accepts
+            ``sample_weight``, rows are drawn uniformly and each member gets
+            ``sample_weight`` times the number of draws of each row; otherwise
+            rows are drawn with probabilities proportional to ``sample_weight``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        batched = _resolve_batched(self.batched, self.estimator_)
+        weights_in_fit = _supports_sample_weight(self.estimator_)
+        settings = self._draw_settings_for(X, sample_weight, weights_in_fit)
+        n_old = self._check_warm_start(settings)
+        if not n_old:
+            self.estimators_, self.estimators_features_, self._seeds = [], [], []
+        rng = check_random_state(self.random_state)
+        draw_seeds(rng, n_old)  # warm start: skip the seeds already used
+        seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
+        self._draw_settings = settings
+        draws = [_draw_member_indices(seed, settings) for seed in seeds]
+        self.estimators_ += _fit_members(
+            self.estimator_,
+            X,
+            y,
+            sample_weight if weights_in_fit else None,
+            [rows for rows, _ in draws],
+            [feats for _, feats in draws],
+            seeds,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            batched=batched,
+        )
+        self.estimators_features_ += [feats for _, feats in draws]
+        self._seeds += seeds
+        for name in ("oob_score_", "oob_decision_function_", "oob_prediction_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if self.oob_score:
+            self._set_oob_score(X, y)
+        return self
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """Validate the base estimator, the data and the sampling settings."""
+        self._validate_estimator()
+        X, y = self._validate_fit_X_y(
+            X,
+            y,
+            multi_output=self._kind == "regressor",
+            y_numeric=self._kind == "regressor",
+        )
+        y = self._validate_y(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+        if self.oob_score and not self.bootstrap:
+            raise ValueError(
+                "oob_score=True needs bootstrap=True: without replacement there "
+                "are no out-of-bag rows to score."
+            )
+        return X, y, sample_weight
+
+    def _draw_settings_for(self, X, sample_weight, weights_in_fit):
+        """How members draw rows and columns (see ``_draw_member_indices``).
+
+        Rows are drawn with probabilities ``sample_weight`` only for base
+        estimators that cannot take the weights in ``fit``.
+        """
+        n_samples, n_features = X.shape
+        return {
+            "n_samples": n_samples,
+            "n_features": n_features,
+            "max_samples": _resolve_max_samples(
+                self.max_samples, n_samples, self.bootstrap
+            ),
+            "max_features": _resolve_max_features(self.max_features, n_features),
+            "bootstrap": self.bootstrap,
+            "bootstrap_features": self.bootstrap_features,
+            "row_probabilities": (
+                None
+                if sample_weight is None or weights_in_fit
+                else sample_weight / sample_weight.sum()
+            ),
+        }
+
+    def _check_warm_start(self, settings):
+        """Number of members kept from the previous fit (0 without warm start)."""
+        if not (self.warm_start and hasattr(self, "estimators_")):
+            return 0
+        n_old = len(self.estimators_)
+        if n_old > self.n_estimators:
+            raise ValueError(
+                f"n_estimators={self.n_estimators} must be at least "
+                f"len(estimators_)={n_old} when warm_start=True."
+            )
+        old = self._draw_settings
+        changed = [
+            key
+            for key in settings
+            if key != "row_probabilities" and settings[key] != old[key]
+        ]
+        if changed or not np.array_equal(
+            settings["row_probabilities"], old["row_probabilities"]
+        ):
+            what = ", ".join(changed) or "sample_weight"
+            raise ValueError(
+                "warm_start=True adds members drawn like the previous ones; the "
+                f"data or the drawing settings changed ({what})."
+            )
+        if n_old == self.n_estimators:
+            warnings.warn(
+                "warm_start=True without increasing n_estimators fits no new member.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return n_old
+
+    def _validate_y(self, y):
+        return y
+
+    @property
+    def estimators_samples_(self):
+        """Row indices drawn for each member (repeats included).
+
+        Re-created from the members' seeds at each access.
+        """
+        check_is_fitted(self)
+        return [
+            _draw_member_indices(seed, self._draw_settings)[0] for seed in self._seeds
+        ]
+
+    def _oob_sums(self, X, width, predict_one):
+        """Sum and count of out-of-bag predictions per row.
+
+        ``predict_one(member, X_rows)`` returns an array of shape
+        (n_rows, width).
+        """
+        n_samples = X.shape[0]
+        sums = np.zeros((n_samples, width))
+        counts = np.zeros(n_samples, dtype=np.int64)
+        for member, feats, rows in zip(
+            self.estimators_, self.estimators_features_, self.estimators_samples_
+        ):
+            oob = np.ones(n_samples, dtype=bool)
+            oob[rows] = False
+            if not oob.any():
+                continue
+            X_oob = _member_X(X[oob], feats)
+            sums[oob] += predict_one(member, X_oob).reshape(-1, width)
+            counts[oob] += 1
+        never = counts == 0
+        if never.any():
+            warnings.warn(
+                f"{never.sum()} of {n_samples} rows were never out of bag; their "
+                "out-of-bag predictions are NaN and oob_score_ is computed on the "
+                "other rows. Use more estimators for a reliable estimate.",
+                UserWarning,
+                stacklevel=5,
+            )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / counts[:, np.newaxis]
+        means[never] = np.nan
+        return means, ~never
+
+    def _predict_chunks(self, worker, X, *args):
+        """Run ``worker(members, features, X, *args)`` over chunks of members."""
+        chunks = _partition_estimators(len(self.estimators_), self.n_jobs)
+        return Parallel(n_jobs=len(chunks))(
+            delayed(worker)(
+                self.estimators_[start:stop],
+                self.estimators_features_[start:stop],
+                X,
+                *args,
+            )
+            for start, stop in chunks
+        )
+
+
+class BaggingClassifier(ClassifierMixin, _BaseBagging):
+    """A bagging classifier: members on bootstrap samples, soft or hard voting.
+
+    Each member is a clone of ``estimator`` fitted on ``max_samples`` rows
+    drawn with replacement (``bootstrap=True``) or without, restricted to
+    ``max_features`` columns. Predictions average the members' class
+    probabilities (soft voting); members without ``predict_proba`` vote with
+    their predicted labels (majority vote, ties to the first class in
+    ``classes_``). Any scikit-learn compatible classifier can be the base,
+    including :mod:`sklopt.neural` networks.
+
+    Parameters
+    ----------
+    estimator : object, default=None
+        The base classifier. None means a
+        :class:`~sklearn.tree.DecisionTreeClassifier`.
+    n_estimators : int, default=10
+        Number of members.
+    max_samples : int or float, default=1.0
+        Rows drawn per member: an int, or a fraction of ``n_samples``.
+    max_features : int or float, default=1.0
+        Columns drawn per member: an int, or a fraction of ``n_features``.
+    bootstrap : bool, default=True
+        Draw rows with replacement; ``False`` draws subsamples (pasting).
+    bootstrap_features : bool, default=False
+        Draw columns with replacement.
+    oob_score : bool, default=False
+        Score the ensemble on the out-of-bag rows (needs ``bootstrap=True``).
+        Rows that are never out of bag get NaN in ``oob_decision_function_``
+        and a warning.
+    warm_start : bool, default=False
+        Keep the members of the previous fit and add new ones up to
+        ``n_estimators`` (use the same data).
+    %(n_jobs)s
+    %(random_state)s
+        Each member gets its own seed, drawn before the members are fitted;
+        the member's ``random_state`` parameters (nested ones included) are
+        derived from it.
+    %(verbose)s
+    batched : {'auto', True, False}, default='auto'
+        Train neural members together as one batched model. No base
+        estimator supports batched training yet: ``'auto'`` and ``False``
+        train the members one by one, ``True`` raises
+        :class:`~sklopt.exceptions.NotBatchableError`.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The unfitted base estimator the members are cloned from.
+    estimators_ : list of estimators
+        The fitted members.
+    estimators_features_ : list of ndarray
+        Column indices of each member.
+    estimators_samples_ : list of ndarray
+        Row indices drawn for each member.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    oob_score_ : float
+        Out-of-bag accuracy (when ``oob_score=True``).
+    oob_decision_function_ : ndarray of shape (n_samples, n_classes)
+        Out-of-bag class probabilities (NaN for rows never out of bag).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (only when they are all strings).
+
+    See Also
+    --------
+    BaggingRegressor : The regression counterpart.
+    sklearn.ensemble.BaggingClassifier : The scikit-learn bagging classifier;
+        for the same ``random_state`` both draw the same samples.
+
+    Notes
+    -----
+    A member whose ``fit`` accepts ``sample_weight`` is fitted on the
+    distinct rows drawn, weighted by their number of draws; other members
+    are fitted on the drawn rows, repeats included. Members keep the original
+    labels; ``predict_proba_members`` maps each member's classes onto the
+    ensemble's ``classes_`` (a member that did not see a class gives it
+    probability 0).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklopt.ensemble import BaggingClassifier
+    >>> X, y = make_classification(n_samples=100, random_state=0)
+    >>> clf = BaggingClassifier(n_estimators=5, random_state=0).fit(X, y)
+    >>> clf.predict_members(X[:2]).shape
+    (5, 2)
+    >>> clf.predict_proba_members(X[:2]).shape
+    (5, 2, 2)
+    """
+
+    _default_estimator = DecisionTreeClassifier
+    _kind = "classifier"
+
+    def _validate_y(self, y):
+        self.classes_, _ = _check_classification_y(y, type(self).__name__)
+        self.n_classes_ = len(self.classes_)
+        return y
+
+    def _set_oob_score(self, X, y):
+        def predict_one(member, X_oob):
+            return _member_proba(member, X_oob, self.classes_)
+
+        proba, scored = self._oob_sums(X, self.n_classes_, predict_one)
+        self.oob_decision_function_ = proba
+        y_pred = self.classes_[np.argmax(proba[scored], axis=1)]
+        self.oob_score_ = accuracy_score(y[scored], y_pred)
+
+    def predict_proba(self, X):
+        """Predict class probabilities: the members' mean (or vote fractions).
+
+        Members without ``predict_proba`` contribute one-hot votes, so the
+        result is then the fraction of members voting for each class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        X = self._validate_predict_X(X)
+        sums = self._predict_chunks(_parallel_sum_proba, X, self.classes_)
+        return sum(sums) / len(self.estimators_)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log class probabilities, columns in the order of ``classes_``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict the class with the highest mean probability (or vote).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted values (class labels for classifiers).
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_members(self, X):
+        """Every member's predicted labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_estimators, n_samples)
+            Labels in the space of ``classes_`` (strings allowed).
+        """
+        X = self._validate_predict_X(X)
+        chunks = self._predict_chunks(_parallel_member_outputs, X, "predict", None)
+        return np.concatenate(chunks).astype(self.classes_.dtype, copy=False)
+
+    def predict_proba_members(self, X):
+        """Every member's class probabilities over the ensemble's classes.
+
+        Members without ``predict_proba`` give one-hot votes; classes a member
+        did not see get probability 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_estimators, n_samples, n_classes)
+            Probabilities of each member, columns in the order of ``classes_``.
+        """
+        X = self._validate_predict_X(X)
+        chunks = self._predict_chunks(
+            _parallel_member_outputs, X, "predict_proba", self.classes_
+        )
+        return np.concatenate(chunks)
+
+
+@fill_doc
+class BaggingRegressor(RegressorMixin, _BaseBagging):
+    """A bagging regressor: members on bootstrap samples, predictions averaged.
+
+    Each member is a clone of ``estimator`` fitted on ``max_samples`` rows
+    drawn with replacement (``bootstrap=True``) or without, restricted to
+    ``max_features`` columns; the prediction is the members' mean. Any
+    scikit-learn compatible regressor can be the base, including
+    :mod:`sklopt.neural` networks.
+
+    Parameters
+    ----------
+    estimator : object, default=None
+        The base regressor. None means a
+        :class:`~sklearn.tree.DecisionTreeRegressor`.
+    n_estimators : int, default=10
+        Number of members.
+    max_samples : int or float, default=1.0
+        Rows drawn per member: an int, or a fraction of ``n_samples``.
+    max_features : int or float, default=1.0
+        Columns drawn per member: an int, or a fraction of ``n_features``.
+    bootstrap : bool, default=True
+        Draw rows with replacement; ``False`` draws subsamples (pasting).
+    bootstrap_features : bool, default=False
+        Draw columns with replacement.
+    oob_score : bool, default=False
+        Score (R^2) the ensemble on the out-of-bag rows (needs
+        ``bootstrap=True``). Rows that are never out of bag get NaN in
+        ``oob_prediction_`` and a warning.
+    warm_start : bool, default=False
+        Keep the members of the previous fit and add new ones up to
+        ``n_estimators`` (use the same data).
+    %(n_jobs)s
+    %(random_state)s
+        Each member gets its own seed, drawn before the members are fitted;
+        the member's ``random_state`` parameters (nested ones included) are
+        derived from it.
+    %(verbose)s
+    batched : {'auto', True, False}, default='auto'
+        Train neural members together as one batched model. No base
+        estimator supports batched training yet: ``'auto'`` and ``False``
+        train the members one by one, ``True`` raises
+        :class:`~sklopt.exceptions.NotBatchableError`.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The unfitted base estimator the members are cloned from.
+    estimators_ : list of estimators
+        The fitted members.
+    estimators_features_ : list of ndarray
+        Column indices of each member.
+    estimators_samples_ : list of ndarray
+        Row indices drawn for each member.
+    oob_score_ : float
+        Out-of-bag R^2 (when ``oob_score=True``).
+    oob_prediction_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Out-of-bag predictions (NaN for rows never out of bag).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (only when they are all strings).
+
+    See Also
+    --------
+    BaggingClassifier : The classification counterpart.
+    sklearn.ensemble.BaggingRegressor : The scikit-learn bagging regressor;
+        for the same ``random_state`` both draw the same samples.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklopt.ensemble import BaggingRegressor
+    >>> X, y = make_regression(n_samples=100, noise=1.0, random_state=0)
+    >>> reg = BaggingRegressor(Ridge(), n_estimators=5, random_state=0).fit(X, y)
+    >>> reg.predict_members(X[:3]).shape
+    (5, 3)
+    >>> round(reg.score(X, y), 3)
+    0.927
+    """
+
+    _default_estimator = DecisionTreeRegressor
+    _kind = "regressor"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base_tags = get_tags(self._base_or_default())
+        tags.target_tags.multi_output = base_tags.target_tags.multi_output
+        return tags
+
+    def _validate_y(self, y):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return y
+
+    def _set_oob_score(self, X, y):
+        width = 1 if y.ndim == 1 else y.shape[1]
+
+        def predict_one(member, X_oob):
+            return np.asarray(member.predict(X_oob), dtype=np.float64)
+
+        prediction, scored = self._oob_sums(X, width, predict_one)
+        self.oob_prediction_ = prediction[:, 0] if y.ndim == 1 else prediction
+        self.oob_score_ = r2_score(y[scored], self.oob_prediction_[scored])
+
+    def predict(self, X):
+        """Predict the mean of the members' predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Mean of the members' predictions.
+        """
+        X = self._validate_predict_X(X)
+        sums = self._predict_chunks(_parallel_sum_predict, X)
+        return sum(sums) / len(self.estimators_)
+
+    def predict_members(self, X):
+        """Every member's predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_estimators, n_samples) or \
+(n_estimators, n_samples, n_outputs)
+            Predictions of each member.
+        """
+        X = self._validate_predict_X(X)
+        chunks = self._predict_chunks(_parallel_member_outputs, X, "predict", None)
+        return np.concatenate(chunks).astype(np.float64, copy=False)

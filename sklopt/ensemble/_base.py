@@ -1,0 +1,437 @@
+"""Shared machinery of the ensembles: base-estimator checks, per-member seeds,
+row and feature draws, and the single routine that fits the members of a
+bagging ensemble (the place where batched neural training plugs in)."""
+
+from contextlib import nullcontext
+
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn import config_context
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.random import sample_without_replacement
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
+
+from sklopt.exceptions import NotBatchableError
+from sklopt.utils._random import MAX_SEED
+from sklopt.utils._validation import check_finite_1d, validate_data
+
+
+def _random_state_keys(estimator):
+    """Sorted names of the ``random_state`` parameters of ``estimator``,
+    nested ones included."""
+    return [
+        key
+        for key in sorted(estimator.get_params(deep=True))
+        if key == "random_state" or key.endswith("__random_state")
+    ]
+
+
+def _set_random_states(estimator, random_state, keys=None):
+    """Set every ``random_state`` parameter of ``estimator`` (nested ones
+    included) to an integer drawn from ``random_state``.
+
+    Keys are visited in sorted order, so that the same ``random_state`` gives
+    the same integers as scikit-learn's ensembles, which use this scheme.
+    ``keys`` (from :func:`_random_state_keys`) saves looking them up again.
+    """
+    rng = check_random_state(random_state)
+    keys = _random_state_keys(estimator) if keys is None else keys
+    if keys:
+        estimator.set_params(**{key: int(rng.randint(MAX_SEED)) for key in keys})
+    return estimator
+
+
+def _make_member(estimator, random_state, keys=None):
+    """Clone ``estimator`` and seed its random_state parameters."""
+    return _set_random_states(clone(estimator), random_state, keys)
+
+
+def _validated_once(round_index):
+    """Context for fitting the members of one boosting round.
+
+    The first round's members validate their parameters in ``fit``; later
+    rounds clone the same parameters (only ``random_state`` differs), so they
+    skip that check (scikit-learn's gradient boosting likewise builds its
+    trees without re-validating them).
+    """
+    if round_index == 0:
+        return nullcontext()
+    return config_context(skip_parameter_validation=True)
+
+
+def _validate_base_estimator(estimator, default, *, kind, owner):
+    """Return a clone of ``estimator`` (or of ``default``), checking that it is a
+    classifier or a regressor as ``kind`` asks.
+
+    Estimators whose type cannot be told (no estimator type tag) are accepted.
+    """
+    if isinstance(estimator, type):
+        raise TypeError(
+            f"The 'estimator' parameter of {owner} must be an estimator instance; "
+            f"got the class {estimator.__name__}. Pass {estimator.__name__}() "
+            "instead."
+        )
+    try:
+        base = clone(default if estimator is None else estimator)
+    except TypeError as exc:
+        raise TypeError(
+            f"The 'estimator' parameter of {owner} must be a scikit-learn "
+            f"compatible estimator (with get_params); {exc}"
+        ) from exc
+    wrong = is_regressor(base) if kind == "classifier" else is_classifier(base)
+    if wrong:
+        raise ValueError(
+            f"The 'estimator' parameter of {owner} must be a {kind}; got "
+            f"{type(base).__name__}."
+        )
+    return base
+
+
+class _BaseEstimatorMixin:
+    """Base-estimator handling shared by the ensembles.
+
+    Subclasses set ``_default_estimator`` (a callable giving the default base)
+    and ``_kind`` (``'classifier'`` or ``'regressor'``: what the base must be).
+    Input tags (sparse input, NaN) are forwarded from the base estimator.
+    """
+
+    _default_estimator = None
+    _kind = None
+
+    def _base_or_default(self):
+        return self._default_estimator() if self.estimator is None else self.estimator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base_tags = get_tags(self._base_or_default())
+        tags.input_tags.sparse = base_tags.input_tags.sparse
+        tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
+        return tags
+
+    def _validate_estimator(self):
+        """Set ``estimator_``, the validated unfitted base."""
+        self.estimator_ = _validate_base_estimator(
+            self.estimator,
+            self._default_estimator(),
+            kind=self._kind,
+            owner=type(self).__name__,
+        )
+
+    def _validate_fit_X_y(self, X, y, **kwargs):
+        """``validate_data`` for fit: sparse input and NaN as the base allows."""
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
+            **kwargs,
+        )
+
+    def _validate_predict_X(self, X):
+        """Check that the ensemble is fitted and validate X against the fit."""
+        check_is_fitted(self)
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
+            reset=False,
+        )
+
+
+def _supports_sample_weight(estimator):
+    """Whether ``estimator.fit`` accepts ``sample_weight``."""
+    return has_fit_parameter(estimator, "sample_weight")
+
+
+def _check_sample_weight(sample_weight, n_samples):
+    """Return ``sample_weight`` as a float array of shape (n_samples,) (ones when
+    None), or raise a ValueError naming the parameter."""
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=np.float64)
+    sample_weight = check_finite_1d(sample_weight, "sample_weight")
+    if sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {sample_weight.shape[0]} entries; X has "
+            f"{n_samples} rows."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("sample_weight must not hold negative values.")
+    if sample_weight.sum() <= 0:
+        raise ValueError(
+            "sample_weight must not be all zero (a positive sum is needed)."
+        )
+    return sample_weight
+
+
+def _check_classification_y(y, owner):
+    """Check classification targets; return ``(classes, y_encoded)``.
+
+    Raises a ValueError when ``y`` holds fewer than two classes.
+    """
+    check_classification_targets(y)
+    classes, y_encoded = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{owner} needs at least two classes in y; got only one class "
+            f"({classes[0]!r})."
+        )
+    return classes, y_encoded
+
+
+def _class_columns(member, classes):
+    """Column indices in ``classes`` of a fitted member's ``classes_``.
+
+    A member fitted on a bootstrap sample may have seen only some classes.
+    """
+    member_classes = getattr(member, "classes_", None)
+    if member_classes is None:
+        return np.arange(len(classes))
+    return np.searchsorted(classes, member_classes)
+
+
+def _partition_estimators(n_estimators, n_jobs):
+    """Split ``n_estimators`` into at most ``n_jobs`` contiguous chunks.
+
+    Returns the list of ``(start, stop)`` pairs.
+    """
+    n_jobs = max(1, min(effective_n_jobs(n_jobs), n_estimators))
+    sizes = np.full(n_jobs, n_estimators // n_jobs, dtype=int)
+    sizes[: n_estimators % n_jobs] += 1
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+def _resolve_max_samples(max_samples, n_samples, bootstrap):
+    """Turn ``max_samples`` (int or fraction) into a number of rows."""
+    if isinstance(max_samples, (int, np.integer)):
+        n_draw = int(max_samples)
+    else:
+        n_draw = max(1, int(max_samples * n_samples))
+    if not bootstrap and n_draw > n_samples:
+        raise ValueError(
+            f"max_samples={max_samples!r} asks for {n_draw} rows, more than the "
+            f"{n_samples} rows of X; without replacement (bootstrap=False) at most "
+            f"{n_samples} can be drawn."
+        )
+    return n_draw
+
+
+def _resolve_max_features(max_features, n_features):
+    """Turn ``max_features`` (int or fraction) into a number of columns."""
+    if isinstance(max_features, (int, np.integer)):
+        if max_features > n_features:
+            raise ValueError(
+                f"max_features={max_features} is larger than the number of "
+                f"features in X ({n_features})."
+            )
+        return int(max_features)
+    return max(1, int(max_features * n_features))
+
+
+def _draw_indices(rng, bootstrap, n_population, n_draw, p=None):
+    """Draw ``n_draw`` indices out of ``n_population``, with replacement when
+    ``bootstrap`` (probabilities ``p`` when given)."""
+    if p is not None:
+        return rng.choice(n_population, n_draw, replace=bootstrap, p=p)
+    if bootstrap:
+        return rng.randint(0, n_population, n_draw)
+    return sample_without_replacement(n_population, n_draw, random_state=rng)
+
+
+def _draw_member_indices(seed, settings):
+    """Feature then row indices of one bagging member, drawn from its seed.
+
+    The order of the draws (features first, then rows, both from
+    ``RandomState(seed)``) follows scikit-learn's bagging, so that the same
+    ``random_state`` draws the same samples.
+    """
+    rng = np.random.RandomState(seed)
+    features = _draw_indices(
+        rng,
+        settings["bootstrap_features"],
+        settings["n_features"],
+        settings["max_features"],
+    )
+    rows = _draw_indices(
+        rng,
+        settings["bootstrap"],
+        settings["n_samples"],
+        settings["max_samples"],
+        p=settings["row_probabilities"],
+    )
+    return rows, features
+
+
+def _member_X(X, features):
+    """The columns of X that a bagging member uses (X itself when it uses all
+    of them, in order)."""
+    n_features = X.shape[1]
+    if len(features) == n_features and np.array_equal(features, np.arange(n_features)):
+        return X
+    return X[:, features]
+
+
+# --- fitting the members of a bagging ensemble ----------------------------------
+
+
+def _batched_trainer(estimator):
+    """The batched-training hook of ``estimator``, or None.
+
+    No base estimator offers one yet; the batched neural training plugs in
+    here and in :func:`_fit_members`.
+    """
+    return None
+
+
+def _resolve_batched(batched, estimator):
+    """Decide whether the members are trained as one batched model.
+
+    ``'auto'`` batches when the base estimator offers a batched-training hook;
+    ``False`` never batches; ``True`` raises :class:`NotBatchableError` when
+    batching is impossible.
+    """
+    trainer = _batched_trainer(estimator)
+    if batched is True and trainer is None:
+        raise NotBatchableError(
+            f"batched=True, but {type(estimator).__name__} offers no batched "
+            "training (no base estimator supports it yet); use batched='auto' or "
+            "batched=False to train the members one by one."
+        )
+    return batched is not False and trainer is not None
+
+
+def _fit_one_member(estimator, X, y, sample_weight, rows, features, seed):
+    """Fit one clone of ``estimator`` on ``rows`` and ``features`` of (X, y).
+
+    When the estimator accepts ``sample_weight``, it is fitted on the distinct
+    rows drawn, weighted by how often each was drawn (times ``sample_weight``);
+    otherwise on the drawn rows themselves, repeats included.
+    """
+    member = _make_member(estimator, seed)
+    if _supports_sample_weight(estimator):
+        counts = np.bincount(rows, minlength=X.shape[0])
+        in_bag = np.flatnonzero(counts)
+        weight = counts[in_bag].astype(np.float64)
+        if sample_weight is not None:
+            weight *= sample_weight[in_bag]
+        fit_params = {} if np.all(weight == 1.0) else {"sample_weight": weight}
+        member.fit(_member_X(X[in_bag], features), y[in_bag], **fit_params)
+    else:
+        member.fit(_member_X(X[rows], features), y[rows])
+    return member
+
+
+def _parallel_fit_members(
+    estimator, X, y, sample_weight, rows, features, seeds, verbose=0
+):
+    """joblib worker: fit a chunk of members one by one."""
+    draws = _progress(zip(rows, features, seeds), verbose, "members", len(seeds))
+    return [_fit_one_member(estimator, X, y, sample_weight, *draw) for draw in draws]
+
+
+def _fit_members(
+    estimator,
+    X,
+    y,
+    sample_weight,
+    rows,
+    features,
+    seeds,
+    *,
+    n_jobs=None,
+    verbose=0,
+    batched=False,
+):
+    """Fit every member of a bagging ensemble; return the fitted members.
+
+    This is the one place where members are trained.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The unfitted base estimator (cloned per member).
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+        Multiplies the draw counts for estimators that accept weights.
+    rows : list of ndarray
+        Row indices drawn for each member (with repeats under bootstrap).
+    features : list of ndarray
+        Feature indices of each member.
+    seeds : list of int
+        Seed of each member: its ``random_state`` parameters are derived from it.
+    n_jobs : int, default=None
+        Members are fitted in at most ``n_jobs`` chunks through joblib.
+    verbose : int, default=0
+        A progress bar over the members (one job), else joblib's reports.
+    batched : bool, default=False
+        Whether to train the members together as one batched model (see
+        :func:`_resolve_batched`); no base estimator supports it yet.
+
+    Returns
+    -------
+    members : list of fitted estimators, in the order of ``seeds``
+    """
+    if batched:  # pragma: no cover - no estimator offers the hook yet
+        trainer = _batched_trainer(estimator)
+        return trainer(X, y, sample_weight, rows, features, seeds, n_jobs, verbose)
+    chunks = _partition_estimators(len(seeds), n_jobs)
+    # One chunk: a progress bar over its members; several: joblib's reports.
+    single = len(chunks) == 1
+    results = Parallel(n_jobs=len(chunks), verbose=0 if single else verbose)(
+        delayed(_parallel_fit_members)(
+            estimator,
+            X,
+            y,
+            sample_weight,
+            rows[start:stop],
+            features[start:stop],
+            seeds[start:stop],
+            verbose if single else 0,
+        )
+        for start, stop in chunks
+    )
+    return [member for chunk in results for member in chunk]
+
+
+class _StagedScoreMixin:
+    """``staged_score`` for boosting models that have ``staged_predict``."""
+
+    def staged_score(self, X, y, sample_weight=None):
+        """Score (accuracy or R^2) of the ensemble after each boosting round.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+        y : array-like of shape (n_samples,)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Yields
+        ------
+        score : float
+            Accuracy for classifiers, R^2 for regressors, after rounds
+            1, 2, ..., ``len(estimators_)``.
+        """
+        metric = accuracy_score if is_classifier(self) else r2_score
+        for y_pred in self.staged_predict(X):
+            yield metric(y, y_pred, sample_weight=sample_weight)
+
+
+def _progress(iterable, verbose, desc, total=None):
+    """Wrap ``iterable`` in a tqdm progress bar when ``verbose > 0``."""
+    if not verbose:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total)

@@ -1,0 +1,163 @@
+"""Tests of the shared ensemble machinery and of every ensemble with
+non-tree base estimators."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+from sklopt.ensemble import (
+    AdaBoostClassifier,
+    AdaBoostRegressor,
+    BaggingClassifier,
+    BaggingRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+)
+from sklopt.ensemble._base import (
+    _partition_estimators,
+    _random_state_keys,
+    _resolve_batched,
+    _set_random_states,
+)
+from sklopt.exceptions import NotBatchableError
+from sklopt.utils._random import MAX_SEED
+from sklopt.utils._validation import InvalidParameterError
+
+
+def test_set_random_states_follows_sklearn_scheme():
+    # Sorted keys, one randint(MAX_SEED) per key from RandomState(seed).
+    pipe = make_pipeline(StandardScaler(), DecisionTreeClassifier(), SVC())
+    assert _random_state_keys(pipe) == [
+        "decisiontreeclassifier__random_state",
+        "svc__random_state",
+    ]
+    _set_random_states(pipe, 5)
+    expected = np.random.RandomState(5).randint(MAX_SEED, size=2)
+    assert pipe.get_params()["decisiontreeclassifier__random_state"] == expected[0]
+    assert pipe.get_params()["svc__random_state"] == expected[1]
+    assert _set_random_states(StandardScaler(), 5).get_params() == {
+        "copy": True,
+        "with_mean": True,
+        "with_std": True,
+    }
+
+
+@pytest.mark.parametrize("n_estimators, n_jobs", [(10, 3), (2, 4), (5, 1)])
+def test_partition_estimators(n_estimators, n_jobs):
+    chunks = _partition_estimators(n_estimators, n_jobs)
+    assert len(chunks) == min(n_estimators, n_jobs)
+    covered = np.concatenate([np.arange(a, b) for a, b in chunks])
+    assert_array_equal(covered, np.arange(n_estimators))
+    sizes = [b - a for a, b in chunks]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_resolve_batched():
+    tree = DecisionTreeClassifier()
+    assert _resolve_batched("auto", tree) is False
+    assert _resolve_batched(False, tree) is False
+    with pytest.raises(NotBatchableError, match="DecisionTreeClassifier offers no"):
+        _resolve_batched(True, tree)
+
+
+CLASSIFIER_BASES = [
+    LogisticRegression(max_iter=200),
+    SVC(),
+    KNeighborsClassifier(),
+    make_pipeline(StandardScaler(), LogisticRegression()),
+]
+REGRESSOR_BASES = [
+    Ridge(),
+    KNeighborsRegressor(),
+    make_pipeline(StandardScaler(), Ridge()),
+]
+
+
+@pytest.mark.parametrize("base", CLASSIFIER_BASES, ids=lambda b: type(b).__name__)
+@pytest.mark.parametrize("Ensemble", [BaggingClassifier, AdaBoostClassifier])
+def test_classifiers_with_any_base(Ensemble, base, clf_data):
+    X, y = clf_data
+    labels = np.array(["ant", "bee", "cat"])[y]
+    model = Ensemble(clone(base), n_estimators=4, random_state=0).fit(X, labels)
+    assert model.predict(X).dtype == labels.dtype
+    assert model.score(X, labels) > 0.6
+    assert model.predict_proba(X).shape == (120, 3)
+
+
+@pytest.mark.parametrize("base", REGRESSOR_BASES, ids=lambda b: type(b).__name__)
+@pytest.mark.parametrize(
+    "Ensemble", [BaggingRegressor, AdaBoostRegressor, GradientBoostingRegressor]
+)
+def test_regressors_with_any_base(Ensemble, base, reg_data):
+    X, y = reg_data
+    params = {"n_estimators": 4, "random_state": 0}
+    if Ensemble is GradientBoostingRegressor:
+        params["learning_rate"] = 0.5
+    model = Ensemble(clone(base), **params).fit(X, y)
+    assert model.score(X, y) > 0.6
+    again = Ensemble(clone(base), **params).fit(X, y)
+    assert_array_equal(model.predict(X), again.predict(X))
+
+
+@pytest.mark.parametrize("base", REGRESSOR_BASES, ids=lambda b: type(b).__name__)
+def test_gradient_boosting_classifier_with_any_regressor(base, clf_data):
+    X, y = clf_data
+    model = GradientBoostingClassifier(clone(base), n_estimators=5, random_state=0)
+    assert model.fit(X, y).score(X, y) > 0.6
+
+
+@pytest.mark.parametrize(
+    "Ensemble", [BaggingClassifier, AdaBoostClassifier, GradientBoostingClassifier]
+)
+def test_verbose_shows_a_progress_bar(Ensemble, clf_data, capsys):
+    X, y = clf_data
+    Ensemble(n_estimators=3, random_state=0).fit(X, y)
+    assert capsys.readouterr().err == ""
+    Ensemble(n_estimators=3, verbose=1, random_state=0).fit(X, y)
+    assert "3/3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "Ensemble, base",
+    [
+        (AdaBoostClassifier, DecisionTreeClassifier(max_depth=-1)),
+        (GradientBoostingClassifier, Ridge(alpha=-1.0)),
+        (BaggingClassifier, DecisionTreeClassifier(max_depth=-1)),
+    ],
+)
+def test_invalid_base_parameters_are_reported(Ensemble, base, clf_data):
+    # Boosting validates members in the first round only: that must catch it.
+    X, y = clf_data
+    with pytest.raises(InvalidParameterError, match="parameter of"):
+        Ensemble(base, n_estimators=3).fit(X, y)
+
+
+class _FitPredictOnly:
+    """Has fit and predict but is no scikit-learn estimator."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
+@pytest.mark.parametrize(
+    "Ensemble",
+    [BaggingRegressor, AdaBoostRegressor, GradientBoostingRegressor],
+)
+def test_non_estimators_are_rejected(Ensemble, reg_data):
+    X, y = reg_data
+    with pytest.raises(TypeError, match="must be an estimator instance; got the"):
+        Ensemble(Ridge).fit(X, y)
+    with pytest.raises(TypeError, match="'estimator' parameter .* compatible"):
+        Ensemble(_FitPredictOnly()).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'estimator' parameter"):
+        Ensemble(object()).fit(X, y)

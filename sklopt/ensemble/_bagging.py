@@ -330,6 +330,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         )
 
 
+@fill_doc
 class BaggingClassifier(ClassifierMixin, _BaseBagging):
     """A bagging classifier: members on bootstrap samples, soft or hard voting.
 

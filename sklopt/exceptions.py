@@ -39,9 +39,17 @@ class NotBatchableError(ValueError):
 
     Examples
     --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sklopt.ensemble import BaggingClassifier
     >>> from sklopt.exceptions import NotBatchableError
-    >>> issubclass(NotBatchableError, ValueError)
-    True
+    >>> X, y = load_iris(return_X_y=True)
+    >>> bagging = BaggingClassifier(DecisionTreeClassifier(), batched=True)
+    >>> try:
+    ...     bagging.fit(X, y)
+    ... except NotBatchableError as exc:
+    ...     print(str(exc)[:61])
+    batched=True, but DecisionTreeClassifier offers no batched tr
     """
 
 
@@ -53,13 +61,22 @@ class EarlyTerminationWarning(UserWarning):
 
     Examples
     --------
+    An unpruned tree is perfect on its training data, so boosting stops after
+    the first round:
+
     >>> import warnings
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sklopt.ensemble import AdaBoostClassifier
     >>> from sklopt.exceptions import EarlyTerminationWarning
+    >>> X, y = load_iris(return_X_y=True)
+    >>> ada = AdaBoostClassifier(DecisionTreeClassifier(), n_estimators=10,
+    ...                          random_state=0)
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     warnings.warn("stopped after 3 of 50 rounds", EarlyTerminationWarning)
-    >>> caught[0].category.__name__
-    'EarlyTerminationWarning'
+    ...     ada = ada.fit(X, y)
+    >>> caught[0].category is EarlyTerminationWarning, len(ada.estimators_)
+    (True, 1)
     """
 
 

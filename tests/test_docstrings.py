@@ -70,6 +70,30 @@ def _public_objects():
 PUBLIC_OBJECTS = sorted(_public_objects())
 
 
+def _resolve(path):
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:n]))
+        except ImportError:
+            continue
+        for attr in parts[n:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(path)
+
+
+def test_shared_texts_are_filled_in():
+    """No ``%(name)s`` placeholder of utils/_docstrings.py is left unfilled
+    (a class that forgot ``@fill_doc``)."""
+    unfilled = [
+        path
+        for path, _ in PUBLIC_OBJECTS
+        if "%(" in (inspect.getdoc(_resolve(path)) or "")
+    ]
+    assert not unfilled
+
+
 def test_public_objects_found():
     kinds = {kind for _, kind in PUBLIC_OBJECTS}
     assert kinds == {"class", "function", "method"}

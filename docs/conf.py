@@ -130,7 +130,10 @@ def _public_methods():
     return table
 
 
-autosummary_context = {"sklopt_methods": _public_methods(), "sklopt_gallery": HAS_GALLERY}
+autosummary_context = {
+    "sklopt_methods": _public_methods(),
+    "sklopt_gallery": HAS_GALLERY,
+}
 
 
 def _skip_foreign_members(app, what, name, obj, skip, options):

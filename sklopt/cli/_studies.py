@@ -270,7 +270,7 @@ def complexity_models(classification, random_state=0):
     )
 
     depths = [1, 2, 3, 4, 6, 8, 12, None]
-    rounds = [1, 2, 5, 10, 20, 50, 100]
+    rounds = [1, 3, 10, 30, 100, 300]
     if classification:
         tree = DecisionTreeClassifier(random_state=random_state)
         bagging = BaggingClassifier(tree, n_estimators=10, random_state=random_state)

@@ -111,7 +111,7 @@ class BiasVarianceDisplay:
             Axes to plot on; a new figure is created when None.
         logx : bool, default=None
             Logarithmic x axis; None picks it when positive numeric values
-            span more than two decades.
+            span a factor of 50 or more.
         name : str, default=None
             Title; overrides the ``name`` given at construction.
 
@@ -152,7 +152,7 @@ class BiasVarianceDisplay:
         )
         if tick_labels is not None:
             self.ax_.set_xticks(x, tick_labels)
-        elif logx or (logx is None and x.min() > 0 and x.max() / x.min() > 100):
+        elif logx or (logx is None and x.min() > 0 and x.max() / x.min() >= 50):
             self.ax_.set_xscale("log")
         self.ax_.set_xlabel(self.param_name)
         self.ax_.set_ylabel(f"{self.loss_name} loss")

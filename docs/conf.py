@@ -176,7 +176,7 @@ else:
     nitpick_ignore_regex = [
         (r"py:.*", rf"({_EXTERNAL})(\..*)?"),
         (r"py:.*", rf"({_BUILTINS})"),
-        (r"py:.*", r"(pickle|os|sys|dataclasses|typing|collections)(\..*)?"),
+        (r"py:.*", rf"({'|'.join(sorted(sys.stdlib_module_names))})(\..*)?"),
     ]
 
 # ---- HTML ------------------------------------------------------------------

@@ -6,6 +6,7 @@ import importlib
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sklopt.utils import all_displays, all_estimators, all_functions
@@ -138,3 +139,70 @@ def test_documentation_snippets_run(page, monkeypatch, tmp_path):
     )
     assert result.attempted > 0
     assert result.failed == 0, f"{result.failed} snippet(s) of {page.name} failed"
+
+
+# ---- claims of docs/persistence.rst -------------------------------------------
+
+
+def _skops_cases():
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    from sklopt import ensemble
+    from sklopt.model_selection import BootstrapReplicas
+
+    tree_c, tree_r = DecisionTreeClassifier(max_depth=3), DecisionTreeRegressor()
+    return {
+        "BootstrapReplicas": (BootstrapReplicas(tree_c, n_rounds=3), "clf"),
+        "BaggingClassifier": (
+            ensemble.BaggingClassifier(tree_c, n_estimators=3),
+            "clf",
+        ),
+        "BaggingRegressor": (ensemble.BaggingRegressor(tree_r, n_estimators=3), "reg"),
+        "AdaBoostClassifier": (ensemble.AdaBoostClassifier(n_estimators=3), "clf"),
+        "AdaBoostRegressor": (ensemble.AdaBoostRegressor(n_estimators=3), "reg"),
+        "GradientBoostingClassifier": (
+            ensemble.GradientBoostingClassifier(n_estimators=3),
+            "clf",
+        ),
+        "GradientBoostingRegressor": (
+            ensemble.GradientBoostingRegressor(Ridge(), n_estimators=3),
+            "reg",
+        ),
+        "Pipeline": (
+            make_pipeline(StandardScaler(), ensemble.BaggingClassifier(tree_c)),
+            "clf",
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_skops_cases()))
+def test_skops_stores_the_estimators_without_a_network(
+    name, small_classification, small_regression
+):
+    sio = pytest.importorskip("skops.io")
+    estimator, kind = _skops_cases()[name]
+    X, y = small_classification if kind == "clf" else small_regression
+    estimator.set_params(
+        **{key: 0 for key in estimator.get_params() if key.endswith("random_state")}
+    ).fit(X, y)
+    data = sio.dumps(estimator)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert all(t.startswith(("sklearn.", "sklopt.")) for t in untrusted)
+    loaded = sio.loads(data, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+
+
+def test_skops_does_not_store_neural_estimators(small_classification):
+    """persistence.rst says skops cannot store a network; when this changes,
+    update the page (and this test)."""
+    sio = pytest.importorskip("skops.io")
+    from sklopt.neural import MLPClassifier
+
+    X, y = small_classification
+    clf = MLPClassifier((4,), max_epochs=2, tol=1.0, device="cpu", random_state=0)
+    clf.fit(X, y)
+    with pytest.raises(RuntimeError, match="TensorBase"):
+        sio.dumps(clf)

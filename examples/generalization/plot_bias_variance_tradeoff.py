@@ -35,6 +35,7 @@ from sklearn.tree import DecisionTreeRegressor
 from sklopt.datasets import make_friedman1
 from sklopt.inspection import BiasVarianceDisplay
 
+# 600 rows: 450 for training, 150 held out to measure the decomposition on.
 X, y, y_true = make_friedman1(
     n_samples=600, noise=1.0, return_true=True, random_state=0
 )
@@ -50,6 +51,7 @@ tree = BiasVarianceDisplay.from_estimator(
     y_true=y_true,
     n_rounds=100,
     random_state=0,
+    # Rounds are independent fits: two processes halve the time on two cores.
     n_jobs=2,
     name="Decision tree: complexity grows with depth",
     ax=ax_tree,

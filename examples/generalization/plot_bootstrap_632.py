@@ -52,6 +52,7 @@ methods = ["train", "oob", ".632", ".632+", "10-fold CV"]
 errors = {name: {m: [] for m in methods} for name in models}
 truth = {name: [] for name in models}
 for rep in range(10):
+    # A new small training set per repetition; the rest measures the truth.
     X_train, X_rest, y_train, y_rest = train_test_split(
         X, y, train_size=80, stratify=y, random_state=rep
     )
@@ -72,6 +73,7 @@ for rep in range(10):
             "oob": details.oob_score,
             ".632": 0.368 * details.train_score + 0.632 * details.oob_score,
             ".632+": details.score,
+            # The usual alternative, for comparison.
             "10-fold CV": cross_val_score(model, X_train, y_train, cv=10).mean(),
         }
         truth[name].append(true_accuracy)
@@ -115,6 +117,7 @@ print(
 # score could move with another test set of the same size.
 y_pred = model.fit(X_train, y_train).predict(X_rest)
 test_accuracy = np.mean(y_pred == y_rest)
+# 2000 resamples are plenty for a 95% interval and keep this fast.
 interval = {}
 for method in ["percentile", "BCa"]:
     interval[method] = score_confidence_interval(
@@ -140,6 +143,7 @@ fig, (ax_err, ax_hist) = plt.subplots(
 width = 0.16
 for i, method in enumerate(methods):
     means = [np.mean(errors[name][method]) for name in models]
+    # Error bars: how much the estimate varies from one training set to another.
     stds = [np.std(errors[name][method]) for name in models]
     ax_err.bar(
         np.arange(len(models)) + (i - 2) * width,
@@ -157,6 +161,7 @@ ax_err.legend(frameon=False, ncols=5, loc="upper center", fontsize="small")
 ax_err.grid(True, axis="y", alpha=0.3)
 ax_err.margins(y=0.2)
 
+# The spread of single OOB scores shows why many splits are averaged.
 ax_hist.hist(
     split_scores,
     bins=15,

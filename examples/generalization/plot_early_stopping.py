@@ -30,6 +30,7 @@ from sklopt.inspection import TrainingHistoryDisplay
 from sklopt.neural import MLPClassifier
 
 X, y = load_digits(return_X_y=True)
+# Pixel values 0..16 scaled to [0, 1]: networks train best on unit-scale inputs.
 X = X / 16.0
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.5, stratify=y, random_state=0
@@ -50,6 +51,7 @@ params = dict(
     hidden_layer_sizes=(256, 256),
     batch_size=32,
     max_epochs=100,
+    # 20% of the (noisy) training rows are held out as validation data.
     validation_fraction=0.2,
     device="cpu",
     random_state=0,
@@ -65,6 +67,7 @@ with warnings.catch_warnings():
 
 history = full_curve.history_
 best = full_curve.best_epoch_
+# Epochs are numbered from 1, rows from 0.
 at_best, at_end = history.iloc[best - 1], history.iloc[-1]
 print(f"best epoch (lowest validation loss): {best}")
 print(f"{'':>22} {'epoch ' + str(best):>10} {'epoch 100':>10}")

@@ -30,6 +30,7 @@ import numpy as np
 from sklopt.inspection import OptimizerPathDisplay
 from sklopt.neural import optimizer_path
 
+# AdamW equals Adam without weight decay, so it is left out.
 optimizers = ["sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam"]
 functions = ["rosenbrock", "beale", "saddle"]
 

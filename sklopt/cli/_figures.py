@@ -20,7 +20,10 @@ def training_curves(histories, path, title):
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     for name, history in histories.items():
         TrainingHistoryDisplay.from_history(
-            history[["epoch", "train_loss"]], name=name, ax=ax
+            history[["epoch", "train_loss"]],
+            name=name,
+            ax=ax,
+            train_kw={"label": name},
         )
     ax.set_title(title)
     ax.legend(

@@ -23,9 +23,10 @@ def _maximize_in_box(fun, center, radius, *, x0, max_iter):
     """Maximize a smooth function over the box ``|z - center| <= radius``.
 
     Runs scipy's L-BFGS-B on ``-fun`` from ``x0`` for ``max_iter`` iterations
-    (fewer only when the line search cannot make progress). L-BFGS-B only evaluates points inside the bounds, so every
-    evaluated value is attained in the box; the largest one is returned (the
-    search need not end at its best point when the iteration limit cuts it).
+    (fewer only when the line search cannot make progress). L-BFGS-B only
+    evaluates points inside the bounds, so every evaluated value is attained
+    in the box; the largest one is returned (the search need not end at its
+    best point when the iteration limit cuts it).
 
     Parameters
     ----------

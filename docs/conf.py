@@ -22,6 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The gallery runs the examples in this process: one BLAS/torch thread, as
+# tests/test_examples.py runs them (their small networks are fastest that way).
+# Set before anything imports torch.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import sklopt  # noqa: E402
 

@@ -13,19 +13,101 @@ class DivergenceError(ValueError, ArithmeticError):
 
     Inherits from :class:`ValueError` so that code catching bad-input errors
     (for example ``GridSearchCV(error_score=...)``) also catches it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklopt.exceptions import DivergenceError
+    >>> from sklopt.neural import MLPRegressor
+    >>> X, y = make_regression(n_samples=50, n_features=3, random_state=0)
+    >>> reg = MLPRegressor((), optimizer="sgd", lr=1e3, batch_size="full",
+    ...                    device="cpu", random_state=0)
+    >>> try:
+    ...     reg.fit(X, y)
+    ... except DivergenceError as exc:
+    ...     print(str(exc)[:48])
+    Training of MLPRegressor diverged at epoch 6: th
     """
 
 
 class NotBatchableError(ValueError):
-    """Raised when ``batched=True`` is asked for but the members cannot be
-    trained together as one batched model."""
+    """Raised when ensemble members cannot be trained as one batched model.
+
+    An ensemble given ``batched=True`` raises it when its members cannot be
+    trained together as one batched model; ``batched='auto'`` then trains
+    them one by one instead.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sklopt.ensemble import BaggingClassifier
+    >>> from sklopt.exceptions import NotBatchableError
+    >>> X, y = load_iris(return_X_y=True)
+    >>> bagging = BaggingClassifier(DecisionTreeClassifier(), batched=True)
+    >>> try:
+    ...     bagging.fit(X, y)
+    ... except NotBatchableError as exc:
+    ...     print(str(exc)[:61])
+    batched=True, but DecisionTreeClassifier offers no batched tr
+    """
 
 
 class EarlyTerminationWarning(UserWarning):
-    """Warned when an iterative ensemble stops before ``n_estimators`` rounds
-    (a perfect or a no-better-than-chance learner)."""
+    """Warned when an iterative ensemble stops before ``n_estimators`` rounds.
+
+    A boosting round stops the ensemble early when its learner is perfect or
+    no better than chance.
+
+    Examples
+    --------
+    An unpruned tree is perfect on its training data, so boosting stops after
+    the first round:
+
+    >>> import warnings
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sklopt.ensemble import AdaBoostClassifier
+    >>> from sklopt.exceptions import EarlyTerminationWarning
+    >>> X, y = load_iris(return_X_y=True)
+    >>> ada = AdaBoostClassifier(DecisionTreeClassifier(), n_estimators=10,
+    ...                          random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     ada = ada.fit(X, y)
+    >>> caught[0].category is EarlyTerminationWarning, len(ada.estimators_)
+    (True, 1)
+    """
 
 
 class TrainingInterruptedWarning(UserWarning):
-    """Warned when a fit was interrupted (KeyboardInterrupt) and the estimator
-    keeps the weights trained so far."""
+    """Warned when a fit was interrupted by the user (KeyboardInterrupt).
+
+    The estimator keeps the weights trained so far (with early stopping, the
+    weights of the best epoch) and can be used or trained further.
+
+    Examples
+    --------
+    An augmentation that raises KeyboardInterrupt stands in for Ctrl-C here:
+
+    >>> import warnings
+    >>> from sklearn.datasets import load_iris
+    >>> from sklopt.exceptions import TrainingInterruptedWarning
+    >>> from sklopt.neural import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> batches = []
+    >>> def interrupt_at_batch_6(X_batch, generator):
+    ...     batches.append(len(X_batch))
+    ...     if len(batches) == 6:
+    ...         raise KeyboardInterrupt
+    ...     return X_batch
+    >>> clf = MLPClassifier((8,), batch_size=50, augmentation=interrupt_at_batch_6,
+    ...                     device="cpu", random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     clf = clf.fit(X, y)
+    >>> caught[0].category is TrainingInterruptedWarning
+    True
+    >>> clf.n_iter_  # the complete epochs kept
+    1
+    """

@@ -330,6 +330,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         )
 
 
+@fill_doc
 class BaggingClassifier(ClassifierMixin, _BaseBagging):
     """A bagging classifier: members on bootstrap samples, soft or hard voting.
 
@@ -395,7 +396,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         Out-of-bag class probabilities (NaN for rows never out of bag).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (only when they are all strings).
 
     See Also
@@ -594,7 +595,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         Out-of-bag predictions (NaN for rows never out of bag).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (only when they are all strings).
 
     See Also

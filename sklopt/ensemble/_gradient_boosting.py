@@ -370,28 +370,28 @@ _SHARED_PARAMETERS = """\
 _SHARED_ATTRIBUTES = """\
     estimator_ : estimator
         The unfitted base regressor the members are cloned from.
-    estimators_ : ndarray of estimators of shape (n_estimators_, n_outputs)
+    estimators_ : ndarray of estimators of shape (`n_estimators_`, n_outputs)
         The fitted base regressors, one per stage and raw output.
-    estimator_weights_ : ndarray of shape (n_estimators_,)
+    estimator_weights_ : ndarray of shape (`n_estimators_`,)
         The learning rate of each stage (every stage is shrunk by it).
     init_ : estimator
         The fitted constant baseline the stages start from.
     n_estimators_ : int
         Number of stages fitted (fewer than ``n_estimators`` after early
         stopping).
-    train_score_ : ndarray of shape (n_estimators_,)
+    train_score_ : ndarray of shape (`n_estimators_`,)
         Loss on the (in-bag) training rows after each stage.
-    oob_scores_ : ndarray of shape (n_estimators_,)
+    oob_scores_ : ndarray of shape (`n_estimators_`,)
         Loss on each stage's out-of-bag rows after the stage (only when
         ``subsample < 1``).
-    oob_improvement_ : ndarray of shape (n_estimators_,)
+    oob_improvement_ : ndarray of shape (`n_estimators_`,)
         Decrease of that loss brought by each stage on its out-of-bag rows
         (only when ``subsample < 1``).
     oob_score_ : float
         The last entry of ``oob_scores_`` (only when ``subsample < 1``).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (only when they are all strings)."""
 
 _SHARED_NOTES = """\

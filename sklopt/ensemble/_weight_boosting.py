@@ -182,7 +182,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         Number of classes.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (only when they are all strings).
 
     See Also
@@ -492,7 +492,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         The weighted mean loss ``err`` of each member.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (only when they are all strings).
 
     See Also

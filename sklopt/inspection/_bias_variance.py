@@ -16,10 +16,10 @@ _STYLE = {
 
 
 class BiasVarianceDisplay:
-    """The bias-variance trade-off: bias, variance and total error against one
-    complexity parameter.
+    """Bias-variance trade-off visualization.
 
-    Build it with :meth:`from_estimator` (which runs
+    Bias, variance and total error against one complexity parameter. Build
+    it with :meth:`from_estimator` (which runs
     :func:`sklopt.model_selection.bias_variance_curve`) or
     :meth:`from_results` (a curve computed before).
 
@@ -118,6 +118,7 @@ class BiasVarianceDisplay:
         Returns
         -------
         display : BiasVarianceDisplay
+            The object, with the artists stored as attributes.
         """
         self.figure_, self.ax_ = _axes(ax, "BiasVarianceDisplay.plot")
         x, tick_labels = self._x()
@@ -218,8 +219,10 @@ class BiasVarianceDisplay:
         ax=None,
         **kwargs,
     ):
-        """Decompose the error of ``estimator`` for each value of a parameter
-        and plot the curves.
+        """Plot the bias-variance trade-off of an estimator over a parameter.
+
+        Decomposes the error of ``estimator`` for each value of the parameter
+        and plots the curves.
 
         Parameters
         ----------

@@ -105,6 +105,7 @@ class OptimizerPathDisplay:
         Returns
         -------
         display : OptimizerPathDisplay
+            The object, with the artists stored as attributes.
         """
         self.figure_, self.ax_ = _axes(ax, "OptimizerPathDisplay.plot")
         bounds = self._bounds()

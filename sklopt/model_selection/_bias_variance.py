@@ -329,7 +329,7 @@ def bias_variance_decomposition(
     definitions coincide. Only the predictions on ``X_test`` are kept, never
     the fitted models.
 
-    Read more in the user guide (``docs/user_guide/bias_variance.rst``).
+    Read more in the :ref:`User Guide <bias_variance>`.
 
     Parameters
     ----------

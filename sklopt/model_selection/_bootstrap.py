@@ -122,7 +122,7 @@ def score_confidence_interval(
     an interval. The interval covers the uncertainty from the finite test
     set, not from training.
 
-    Read more in the user guide (``docs/user_guide/bootstrap.rst``).
+    Read more in the :ref:`User Guide <bootstrap>`.
 
     Parameters
     ----------

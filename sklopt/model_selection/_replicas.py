@@ -63,7 +63,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
     (mean of ``predict_proba``; majority vote with ties to the smallest
     label when ``estimator`` has no ``predict_proba``).
 
-    Read more in the user guide (``docs/user_guide/bias_variance.rst``).
+    Read more in the :ref:`User Guide <bias_variance>`.
 
     Parameters
     ----------
@@ -84,7 +84,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
         Class labels (classifiers only).
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string
         feature names.
 

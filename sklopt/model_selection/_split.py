@@ -41,7 +41,7 @@ class BootstrapSplit:
     returned with an empty test set. Use it as ``cv=`` of any scikit-learn
     model selection tool.
 
-    Read more in the user guide (``docs/user_guide/bootstrap.rst``).
+    Read more in the :ref:`User Guide <bootstrap>`.
 
     Parameters
     ----------
@@ -495,7 +495,7 @@ def bootstrap_632_score(
     estimate (Efron and Tibshirani, 1997) raises the weight of the
     out-of-bag score as the model over-fits more.
 
-    Read more in the user guide (``docs/user_guide/bootstrap.rst``).
+    Read more in the :ref:`User Guide <bootstrap>`.
 
     Parameters
     ----------

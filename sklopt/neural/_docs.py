@@ -19,7 +19,7 @@ activation : {'relu', 'tanh', 'logistic', 'gelu', 'elu', 'selu', 'silu', \
 optimizer : {'sgd', 'momentum', 'nesterov', 'adagrad', 'adadelta', \
 'rmsprop', 'adam', 'adamw'} or torch.optim.Optimizer subclass, default='adam'
     The gradient-descent method (formulas and torch equivalents in the
-    user guide, ``docs/user_guide/optimizers.rst``): ``'sgd'`` plain SGD,
+    :ref:`User Guide <optimizers>`): ``'sgd'`` plain SGD,
     ``'momentum'`` heavy-ball momentum, ``'nesterov'`` Nesterov accelerated
     gradient, ``'adagrad'``, ``'adadelta'``, ``'rmsprop'``, ``'adam'``,
     ``'adamw'`` (Adam with decoupled weight decay). A torch optimizer class
@@ -124,7 +124,7 @@ warm_start : bool, default=False
     "attributes": """\
 n_features_in_ : int
     Number of features seen during fit.
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of the features, when X was a DataFrame with string column names.
 n_iter_ : int
     Number of epochs trained (over all fits that continued training).

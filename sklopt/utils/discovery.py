@@ -32,6 +32,7 @@ def all_estimators():
     Returns
     -------
     estimators : list of (name, class) tuples, sorted by name
+        The estimator classes in the ``__all__`` of the public subpackages.
 
     Examples
     --------
@@ -54,6 +55,7 @@ def all_displays():
     Returns
     -------
     displays : list of (name, class) tuples, sorted by name
+        The Display classes in the ``__all__`` of the public subpackages.
 
     Examples
     --------
@@ -75,6 +77,7 @@ def all_functions():
     Returns
     -------
     functions : list of (name, function) tuples, sorted by name
+        The functions in the ``__all__`` of the public subpackages.
 
     Examples
     --------

@@ -2,6 +2,7 @@
 row and feature draws, and the single routine that fits the members of a
 bagging ensemble (the place where batched neural training plugs in)."""
 
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
@@ -15,7 +16,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from sklopt.exceptions import NotBatchableError
+from sklopt.exceptions import NotBatchableError, TrainingInterruptedWarning
 from sklopt.utils._random import MAX_SEED
 from sklopt.utils._validation import check_finite_1d, validate_data
 
@@ -61,6 +62,18 @@ def _validated_once(round_index):
     if round_index == 0:
         return nullcontext()
     return config_context(skip_parameter_validation=True)
+
+
+def _warn_interrupted(ensemble, n_done, what, stacklevel=5):
+    """Warn that a KeyboardInterrupt ended ``ensemble.fit`` after ``n_done``
+    complete ``what`` (members or boosting rounds), which the ensemble keeps."""
+    warnings.warn(
+        f"{type(ensemble).__name__}.fit was interrupted (KeyboardInterrupt) after "
+        f"{n_done} of n_estimators={ensemble.n_estimators} {what}; the ensemble "
+        "keeps the complete ones and predicts with them.",
+        TrainingInterruptedWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _validate_base_estimator(estimator, default, *, kind, owner):
@@ -329,12 +342,34 @@ def _fit_one_member(estimator, X, y, sample_weight, rows, features, seed):
     return member
 
 
+class _MembersInterrupted(KeyboardInterrupt):
+    """KeyboardInterrupt while a chunk of members was being fitted; holds the
+    members of that chunk fitted before the interrupt, in order."""
+
+    def __init__(self, members):
+        super().__init__(f"interrupted after {len(members)} members")
+        self.members = members
+
+    def __reduce__(self):
+        return type(self), (self.members,)
+
+
 def _parallel_fit_members(
     estimator, X, y, sample_weight, rows, features, seeds, verbose=0
 ):
-    """joblib worker: fit a chunk of members one by one."""
+    """joblib worker: fit a chunk of members one by one.
+
+    A KeyboardInterrupt is re-raised as :class:`_MembersInterrupted`, which
+    carries the members completed before it.
+    """
     draws = _progress(zip(rows, features, seeds), verbose, "members", len(seeds))
-    return [_fit_one_member(estimator, X, y, sample_weight, *draw) for draw in draws]
+    members = []
+    try:
+        for draw in draws:
+            members.append(_fit_one_member(estimator, X, y, sample_weight, *draw))
+    except KeyboardInterrupt as exc:
+        raise _MembersInterrupted(members) from exc
+    return members
 
 
 def _fit_members(

@@ -82,6 +82,7 @@ from sklopt.neural._optim import (
     _lr_scheduler,
     _resolve_optimizer,
 )
+from sklopt.utils._fit_guard import interrupts_propagate
 from sklopt.utils._validation import (
     Integral,
     Interval,
@@ -481,6 +482,10 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
                 self._clear_fitted()
             raise
         if net.stop_reason_ == "interrupted":
+            if interrupts_propagate():
+                # A member of an sklopt ensemble or bootstrap study: one
+                # Ctrl-C stops the whole fit, which decides what to keep.
+                raise KeyboardInterrupt
             kept = (
                 f"the weights of its best epoch ({self.best_epoch_})"
                 if "early_stopping" in dict(net.callbacks_)

@@ -16,12 +16,14 @@ from sklopt.model_selection._rounds import (
     _take_rows,
 )
 from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._fit_guard import fitting_members
 from sklopt.utils._validation import (
     HasMethods,
     Integral,
     Interval,
     InvalidParameterError,
     StrOptions,
+    check_two_classes,
     validate_params,
 )
 
@@ -585,21 +587,24 @@ def bootstrap_632_score(
     True
     """
     X, y = indexable(_row_indexable(X), y)
+    if is_classifier(estimator):
+        check_two_classes(y, "y", "bootstrap_632_score with a classifier")
     name, scorer = _resolve_scoring(estimator, scoring)
     splits = BootstrapSplit(n_splits, random_state=random_state).split(X, y)
-    split_scores = np.fromiter(
-        _map_rounds(
-            _fit_score_out_of_bag,
-            (clone(estimator), X, y, scorer),
-            splits,
-            n_items=n_splits,
-            n_jobs=n_jobs,
-            verbose=verbose,
-            desc=f"Scoring {n_splits} bootstrap splits",
-        ),
-        dtype=np.float64,
-        count=n_splits,
-    )
+    with fitting_members():
+        split_scores = np.fromiter(
+            _map_rounds(
+                _fit_score_out_of_bag,
+                (clone(estimator), X, y, scorer),
+                splits,
+                n_items=n_splits,
+                n_jobs=n_jobs,
+                verbose=verbose,
+                desc=f"Scoring {n_splits} bootstrap splits",
+            ),
+            dtype=np.float64,
+            count=n_splits,
+        )
     details = Bunch(
         score=None,
         method=method,
@@ -613,7 +618,9 @@ def bootstrap_632_score(
     if method == "oob":
         details.score = details.oob_score
     else:
-        fixed = _FixedResponses(clone(estimator).fit(X, y), X)
+        with fitting_members():
+            fitted = clone(estimator).fit(X, y)
+        fixed = _FixedResponses(fitted, X)
         rows = np.arange(_n_rows(X))[:, None]
         details.train_score = float(scorer(fixed, rows, y))
         if method == ".632":

@@ -235,6 +235,12 @@ def _stratified_draw(groups, n_train):
     sizes = np.floor(quota).astype(int)
     remainder_order = np.argsort(-(quota - sizes), kind="stable")
     sizes[remainder_order[: n_train - sizes.sum()]] += 1
+    # Every class keeps at least one training row: a class whose quota rounds
+    # to zero takes a row from the class holding the most rows above its quota.
+    for k in np.flatnonzero(sizes == 0):
+        donor = np.argmax(np.where(sizes > 1, sizes - quota, -np.inf))
+        sizes[donor] -= 1
+        sizes[k] = 1
     members = [np.flatnonzero(groups == k) for k in range(len(counts))]
     if all(len(rows) == 1 and size >= 1 for rows, size in zip(members, sizes)):
         return None  # every row is always drawn: no out-of-bag row is possible

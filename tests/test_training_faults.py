@@ -9,6 +9,7 @@ makes.
 
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
@@ -385,3 +386,24 @@ def test_n_jobs_2_bagging_of_mlps_is_bit_identical(iris_std):
     X, y = iris_std
     run = _parallel_cases(MLPClassifier((8,), max_epochs=3, **FAST))["bagging"]
     _assert_bit_identical(run(X, y, None), run(X, y, 2))
+
+
+def test_weight_initialisation_takes_turns_between_threads():
+    """torch's global CPU generator is seeded for each initialisation: fits in
+    threads must not interleave there (it made the threading backend give
+    other weights now and then)."""
+    from sklopt.neural._device import _INIT_LOCK, _RandomStreams
+
+    assert _RandomStreams(0).init_module(_INIT_LOCK.locked)
+    assert not _INIT_LOCK.locked()
+
+
+def test_threading_backend_gives_bit_identical_results(iris_std):
+    X, y = iris_std
+    bagging = BaggingClassifier(
+        MLPClassifier((64,), max_epochs=2, **FAST), n_estimators=6, random_state=0
+    )
+    expected = _outputs(clone(bagging).fit(X, y), X)
+    with joblib.parallel_backend("threading", n_jobs=2):
+        got = _outputs(clone(bagging).set_params(n_jobs=2).fit(X, y), X)
+    _assert_bit_identical(expected, got)

@@ -25,6 +25,7 @@ from sklopt.ensemble._base import (
     _check_sample_weight,
     _class_columns,
     _draw_member_indices,
+    _DrawnRows,
     _fit_members,
     _member_X,
     _MembersInterrupted,
@@ -187,12 +188,13 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         draw_seeds(rng, n_old)  # warm start: skip the seeds already used
         seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
         self._draw_settings = settings
-        draws = [_draw_member_indices(seed, settings) for seed in seeds]
+        # Features are kept; rows are drawn again when a member needs them.
+        features = [_draw_member_indices(seed, settings)[1] for seed in seeds]
         members = self._fit_new_members(
-            X, y, sample_weight if weights_in_fit else None, draws, seeds, batched
+            X, y, sample_weight if weights_in_fit else None, features, seeds, batched
         )
         self.estimators_ += members
-        self.estimators_features_ += [feats for _, feats in draws[: len(members)]]
+        self.estimators_features_ += features[: len(members)]
         self._seeds += seeds[: len(members)]
         for name in ("oob_score_", "oob_decision_function_", "oob_prediction_"):
             if hasattr(self, name):
@@ -200,8 +202,8 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         if self.oob_score:
             self._set_oob_score(X, y)
 
-    def _fit_new_members(self, X, y, sample_weight, draws, seeds, batched):
-        """Fit the members of ``draws``; return them in order.
+    def _fit_new_members(self, X, y, sample_weight, features, seeds, batched):
+        """Fit the members of ``seeds``; return them in order.
 
         A KeyboardInterrupt during a sequential fit (one job) keeps the
         members completed before it, with a warning; during a parallel or
@@ -214,8 +216,8 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
                     X,
                     y,
                     sample_weight,
-                    [rows for rows, _ in draws],
-                    [feats for _, feats in draws],
+                    _DrawnRows(seeds, self._draw_settings),
+                    features,
                     seeds,
                     n_jobs=self.n_jobs,
                     verbose=self.verbose,

@@ -3,6 +3,7 @@ row and feature draws, and the single routine that fits the members of a
 bagging ensemble (the place where batched neural training plugs in)."""
 
 import warnings
+from collections.abc import Sequence
 from contextlib import nullcontext
 
 import numpy as np
@@ -281,6 +282,28 @@ def _draw_member_indices(seed, settings):
         p=settings["row_probabilities"],
     )
     return rows, features
+
+
+class _DrawnRows(Sequence):
+    """The row indices of members, drawn from their seeds when accessed.
+
+    Stands for the list ``[_draw_member_indices(seed, settings)[0] for seed in
+    seeds]`` without holding it: the rows of all members together take
+    ``n_estimators x n_samples`` integers, while a fit needs one member's at a
+    time. Slices are lazy too (and pickle small, for joblib workers).
+    """
+
+    def __init__(self, seeds, settings):
+        self.seeds = list(seeds)
+        self.settings = settings
+
+    def __len__(self):
+        return len(self.seeds)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return _DrawnRows(self.seeds[index], self.settings)
+        return _draw_member_indices(self.seeds[index], self.settings)[0]
 
 
 def _member_X(X, features):

@@ -51,10 +51,10 @@ def test_bagging_holds_one_members_rows_at_a_time(data):
     assert peak <= 3 * x_mb, f"{peak:.1f} MB for X of {x_mb:.1f} MB"
 
 
-@pytest.mark.parametrize("n_rounds", [20, 200])
+@pytest.mark.parametrize("n_rounds", [10, 100])
 def test_bias_variance_rounds_keep_only_their_predictions(data, n_rounds):
     X, y = data
-    X_test, y_test = X[:2000], y[:2000]
+    X_test, y_test = X[:1000], y[:1000]
     predictions_mb = n_rounds * len(X_test) * 8 / 2**20
     peak = _peak_mb(
         lambda: bias_variance_decomposition(
@@ -69,7 +69,7 @@ def test_bootstrap_scores_keep_no_copy_per_split(data):
     X, y = data
     peak = _peak_mb(
         lambda: bootstrap_632_score(
-            Ridge(), X, y, method="oob", n_splits=100, random_state=0
+            Ridge(), X, y, method="oob", n_splits=40, random_state=0
         )
     )
     assert peak <= 3 * X.nbytes / 2**20
@@ -78,6 +78,6 @@ def test_bootstrap_scores_keep_no_copy_per_split(data):
 def test_replicas_keep_their_models_not_their_samples(data):
     X, y = data
     peak = _peak_mb(
-        lambda: BootstrapReplicas(Ridge(), n_rounds=100, random_state=0).fit(X, y)
+        lambda: BootstrapReplicas(Ridge(), n_rounds=40, random_state=0).fit(X, y)
     )
     assert peak <= 3 * X.nbytes / 2**20

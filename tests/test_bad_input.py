@@ -193,24 +193,26 @@ ESTIMATOR_CLASSES = dict(all_estimators())
 
 def _fit_cases():
     return [
-        pytest.param(name, case_name, id=f"{name}-{case_name}")
+        pytest.param(name, method, case_name, id=f"{name}-{method}-{case_name}")
         for name in sorted(ESTIMATOR_CLASSES)
+        for method in ("fit", "partial_fit")
+        if hasattr(ESTIMATOR_CLASSES[name], method)
         for case_name, case in sorted(FIT_CASES.items())
         if case.applies(_instance(ESTIMATOR_CLASSES[name]))
     ]
 
 
-@pytest.mark.parametrize("name, case_name", _fit_cases())
-def test_fit_rejects_bad_data(name, case_name):
+@pytest.mark.parametrize("name, method, case_name", _fit_cases())
+def test_fit_rejects_bad_data(name, method, case_name):
     estimator = _instance(ESTIMATOR_CLASSES[name])
     case = FIT_CASES[case_name]
     X, y, kwargs = case.make(*_data(estimator))
     if case_name == "nan_X" and _allows_nan(estimator):
         # The base estimator handles NaN itself: predictions must be finite.
-        fitted = clone(estimator).fit(X, y, **kwargs)
+        fitted = getattr(clone(estimator), method)(X, y, **kwargs)
         assert np.isfinite(np.asarray(fitted.predict(X), dtype=float)).all()
         return
-    _check_raises(lambda: clone(estimator).fit(X, y, **kwargs), case.match)
+    _check_raises(lambda: getattr(clone(estimator), method)(X, y, **kwargs), case.match)
 
 
 def test_string_features_name_X_for_numeric_estimators():
@@ -773,3 +775,36 @@ def test_displays_reject_bad_input(pyplot):
         r"'optimizer' parameter of optimizer_path",
     )
     _check_raises(lambda: OptimizerPathDisplay.from_optimizers([]), r"at least one")
+
+
+def _undrawn_row(draw):
+    rows = np.setdiff1d(np.arange(N_SAMPLES), draw)
+    assert len(rows), "every row was drawn"
+    return rows[0]
+
+
+def test_resampling_studies_check_rows_that_no_resample_draws():
+    """Infinity in a row that no bootstrap sample draws is still an error."""
+    from sklopt.ensemble import BaggingRegressor
+    from sklopt.model_selection import BootstrapReplicas, bias_variance_decomposition
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(N_SAMPLES, N_FEATURES)
+    y = X[:, 0]
+    # one round: rows of np.random.RandomState(0).randint(0, n, n)
+    row = _undrawn_row(np.random.RandomState(0).randint(0, N_SAMPLES, N_SAMPLES))
+    X_bad = _with(X, np.inf, row=row)
+    _check_raises(
+        lambda: bias_variance_decomposition(
+            Ridge(), X_bad, y, X, y, n_rounds=1, random_state=0
+        ),
+        r"X_train.*infinity",
+    )
+    _check_raises(
+        lambda: BootstrapReplicas(Ridge(), n_rounds=1, random_state=0).fit(X_bad, y),
+        _INF,
+    )
+    # bagging of trees (which accept NaN, not infinity)
+    bagging = BaggingRegressor(n_estimators=1, random_state=0).fit(X, y)
+    X_bad = _with(X, np.inf, row=_undrawn_row(bagging.estimators_samples_[0]))
+    _check_raises(lambda: clone(bagging).fit(X_bad, y), _INF)

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from sklopt.exceptions import NotBatchableError, TrainingInterruptedWarning
 from sklopt.utils._random import MAX_SEED
-from sklopt.utils._validation import check_finite_1d, validate_data
+from sklopt.utils._validation import check_finite_1d, finite_check, validate_data
 
 
 def _random_state_keys(estimator):
@@ -143,7 +143,7 @@ class _BaseEstimatorMixin:
             y,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
+            ensure_all_finite=finite_check(self),
             **kwargs,
         )
 
@@ -155,7 +155,7 @@ class _BaseEstimatorMixin:
             X,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
+            ensure_all_finite=finite_check(self),
             reset=False,
         )
 

@@ -26,6 +26,7 @@ from sklopt.utils._validation import (
     Interval,
     RealNotInt,
     StrOptions,
+    check_finite_input,
     check_sample_weight,
     check_two_classes,
     validate_params,
@@ -433,6 +434,8 @@ def bias_variance_decomposition(
     True
     """
     _check_lengths(X_train, y_train, X_test, y_test, y_test_true)
+    check_finite_input(X_train, "X_train", estimator)
+    check_finite_input(X_test, "X_test", estimator)
     y_train, y_test, y_test_true, classes = _prepare_targets(
         estimator, loss, y_train, y_test, y_test_true
     )

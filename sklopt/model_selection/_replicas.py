@@ -26,6 +26,7 @@ from sklopt.utils._validation import (
     _fit_context,
     check_sample_weight,
     check_two_classes,
+    finite_check,
     validate_data,
 )
 
@@ -145,7 +146,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
             reset=False,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=False,
+            ensure_all_finite=finite_check(self),
         )
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -179,7 +180,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
             y,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=False,
+            ensure_all_finite=finite_check(self),
             multi_output=regression,
             y_numeric=regression,
         )

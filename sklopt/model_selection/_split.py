@@ -23,6 +23,7 @@ from sklopt.utils._validation import (
     Interval,
     InvalidParameterError,
     StrOptions,
+    check_finite_input,
     check_two_classes,
     validate_params,
 )
@@ -593,6 +594,7 @@ def bootstrap_632_score(
     True
     """
     X, y = indexable(_row_indexable(X), y)
+    check_finite_input(X, "X", estimator)
     if is_classifier(estimator):
         check_two_classes(y, "y", "bootstrap_632_score with a classifier")
     name, scorer = _resolve_scoring(estimator, scoring)

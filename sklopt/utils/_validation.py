@@ -23,6 +23,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import (
     HasMethods,
     Hidden,
@@ -33,6 +34,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.validation import _assert_all_finite
 from sklearn_compat.base import _fit_context
 from sklearn_compat.utils._param_validation import (
     validate_params as _sklearn_validate_params,
@@ -53,6 +55,8 @@ __all__ = [
     "check_finite_1d",
     "check_sample_weight",
     "check_two_classes",
+    "check_finite_input",
+    "finite_check",
     "validate_data",
     "validate_parameter_constraints",
     "validate_params",
@@ -250,3 +254,47 @@ def check_two_classes(y, name, owner):
         raise ValueError(
             f"{owner} needs at least 2 classes in {name}, but it holds {found}."
         )
+
+
+def finite_check(estimator):
+    """The ``ensure_all_finite`` value for input passed on to ``estimator``:
+    infinity is always an error, NaN only when ``estimator``'s tags say it
+    cannot handle missing values (scikit-learn's trees can).
+
+    Parameters
+    ----------
+    estimator : estimator instance
+
+    Returns
+    -------
+    ensure_all_finite : True or 'allow-nan'
+    """
+    return "allow-nan" if get_tags(estimator).input_tags.allow_nan else True
+
+
+def check_finite_input(X, name, estimator):
+    """Raise a ValueError naming ``name`` when the numeric input ``X``, to be
+    fitted by clones of ``estimator``, holds infinity (or NaN, which
+    ``estimator`` cannot handle).
+
+    Studies that fit on resampled rows check the whole input once: a bad row
+    that no resample happens to draw would otherwise go unnoticed.
+    Non-numeric input is left to the estimator.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix}
+    name : str
+        Parameter name used in the message.
+    estimator : estimator instance
+    """
+    values = X.data if sp.issparse(X) else X
+    try:
+        values = np.asarray(values)
+    except (TypeError, ValueError):
+        return
+    if values.dtype.kind not in "fc":
+        return
+    _assert_all_finite(
+        values, allow_nan=finite_check(estimator) == "allow-nan", input_name=name
+    )

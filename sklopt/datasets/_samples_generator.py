@@ -4,6 +4,7 @@ label noise. Nothing is downloaded."""
 import numpy as np
 from sklearn import datasets
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
 
 from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._validation import Integral, Interval, Real, validate_params
@@ -111,6 +112,7 @@ def make_noisy_labels(y, *, noise_rate=0.2, random_state=None):
     6
     """
     y = column_or_1d(y)
+    check_classification_targets(y)
     classes = np.unique(y)
     if len(classes) < 2:
         raise ValueError(f"y must hold at least 2 classes; got {len(classes)}.")

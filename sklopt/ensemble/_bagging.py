@@ -1,10 +1,12 @@
 """Bagging: members fitted on bootstrap samples (or subsamples) of the rows and
 subsets of the features, aggregated by soft voting, majority vote or averaging."""
 
+import math
 import warnings
 from numbers import Integral
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -23,15 +25,19 @@ from sklopt.ensemble._base import (
     _check_sample_weight,
     _class_columns,
     _draw_member_indices,
+    _DrawnRows,
     _fit_members,
     _member_X,
+    _MembersInterrupted,
     _partition_estimators,
     _resolve_batched,
     _resolve_max_features,
     _resolve_max_samples,
     _supports_sample_weight,
+    _warn_interrupted,
 )
 from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._fit_guard import fitting_members, restore_on_failure
 from sklopt.utils._random import draw_seeds
 from sklopt.utils._validation import (
     HasMethods,
@@ -56,35 +62,39 @@ def _member_proba(member, X, classes):
     return proba
 
 
-def _parallel_sum_proba(members, features, X, classes):
-    """joblib worker: the sum of the members' probabilities (or votes)."""
-    total = np.zeros((X.shape[0], len(classes)))
-    for member, feats in zip(members, features):
-        total += _member_proba(member, _member_X(X, feats), classes)
-    return total
+# Members per prediction task when predicting in parallel: bounds the member
+# outputs in flight (each task returns one output per member).
+_MAX_MEMBERS_PER_TASK = 16
 
 
-def _parallel_sum_predict(members, features, X):
-    """joblib worker: the sum of the members' predictions."""
-    return sum(
-        np.asarray(member.predict(_member_X(X, feats)), dtype=np.float64)
-        for member, feats in zip(members, features)
-    )
+def _member_output(member, X, method, classes):
+    """One member's output on its columns ``X``: ``'predict_proba'``
+    (probabilities over ``classes``, one-hot votes without predict_proba),
+    ``'predict'`` (labels or values) or ``'values'`` (float64 predictions)."""
+    if method == "predict_proba":
+        return _member_proba(member, X, classes)
+    if method == "values":
+        return np.asarray(member.predict(X), dtype=np.float64)
+    return np.asarray(member.predict(X))
 
 
 def _parallel_member_outputs(members, features, X, method, classes):
-    """joblib worker: every member's predictions (or probabilities), stacked."""
-    if method == "predict_proba":
-        outputs = [
-            _member_proba(member, _member_X(X, feats), classes)
+    """joblib worker: every member's output, stacked."""
+    return np.stack(
+        [
+            _member_output(member, _member_X(X, feats), method, classes)
             for member, feats in zip(members, features)
         ]
-    else:
-        outputs = [
-            np.asarray(member.predict(_member_X(X, feats)))
-            for member, feats in zip(members, features)
-        ]
-    return np.stack(outputs)
+    )
+
+
+def _prediction_tasks(n_members, n_jobs):
+    """Contiguous (start, stop) blocks of members for parallel prediction:
+    a multiple of ``n_jobs`` blocks of at most ``_MAX_MEMBERS_PER_TASK``."""
+    n_tasks = max(n_jobs, math.ceil(n_members / _MAX_MEMBERS_PER_TASK))
+    n_tasks = min(n_members, n_jobs * math.ceil(n_tasks / n_jobs))
+    bounds = np.linspace(0, n_members, n_tasks + 1).round().astype(int)
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
 
 
 class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
@@ -162,6 +172,11 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        with restore_on_failure(self, warm_start=self.warm_start):
+            self._fit(X, y, sample_weight)
+        return self
+
+    def _fit(self, X, y, sample_weight):
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
         batched = _resolve_batched(self.batched, self.estimator_)
         weights_in_fit = _supports_sample_weight(self.estimator_)
@@ -173,27 +188,48 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         draw_seeds(rng, n_old)  # warm start: skip the seeds already used
         seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
         self._draw_settings = settings
-        draws = [_draw_member_indices(seed, settings) for seed in seeds]
-        self.estimators_ += _fit_members(
-            self.estimator_,
-            X,
-            y,
-            sample_weight if weights_in_fit else None,
-            [rows for rows, _ in draws],
-            [feats for _, feats in draws],
-            seeds,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            batched=batched,
+        # Features are kept; rows are drawn again when a member needs them.
+        features = [_draw_member_indices(seed, settings)[1] for seed in seeds]
+        members = self._fit_new_members(
+            X, y, sample_weight if weights_in_fit else None, features, seeds, batched
         )
-        self.estimators_features_ += [feats for _, feats in draws]
-        self._seeds += seeds
+        self.estimators_ += members
+        self.estimators_features_ += features[: len(members)]
+        self._seeds += seeds[: len(members)]
         for name in ("oob_score_", "oob_decision_function_", "oob_prediction_"):
             if hasattr(self, name):
                 delattr(self, name)
         if self.oob_score:
             self._set_oob_score(X, y)
-        return self
+
+    def _fit_new_members(self, X, y, sample_weight, features, seeds, batched):
+        """Fit the members of ``seeds``; return them in order.
+
+        A KeyboardInterrupt during a sequential fit (one job) keeps the
+        members completed before it, with a warning; during a parallel or
+        batched fit, or before any member is complete, it propagates.
+        """
+        try:
+            with fitting_members():
+                return _fit_members(
+                    self.estimator_,
+                    X,
+                    y,
+                    sample_weight,
+                    _DrawnRows(seeds, self._draw_settings),
+                    features,
+                    seeds,
+                    n_jobs=self.n_jobs,
+                    verbose=self.verbose,
+                    batched=batched,
+                )
+        except _MembersInterrupted as exc:
+            sequential = len(_partition_estimators(len(seeds), self.n_jobs)) == 1
+            n_kept = len(self.estimators_) + len(exc.members)
+            if batched or not sequential or not n_kept:
+                raise
+            _warn_interrupted(self, n_kept, "members", stacklevel=6)
+            return exc.members
 
     def _validate_fit_data(self, X, y, sample_weight):
         """Validate the base estimator, the data and the sampling settings."""
@@ -265,7 +301,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.warn(
                 "warm_start=True without increasing n_estimators fits no new member.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return n_old
 
@@ -309,25 +345,45 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
                 "out-of-bag predictions are NaN and oob_score_ is computed on the "
                 "other rows. Use more estimators for a reliable estimate.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / counts[:, np.newaxis]
         means[never] = np.nan
         return means, ~never
 
-    def _predict_chunks(self, worker, X, *args):
-        """Run ``worker(members, features, X, *args)`` over chunks of members."""
-        chunks = _partition_estimators(len(self.estimators_), self.n_jobs)
-        return Parallel(n_jobs=len(chunks))(
-            delayed(worker)(
-                self.estimators_[start:stop],
-                self.estimators_features_[start:stop],
-                X,
-                *args,
+    def _member_outputs(self, X, method, classes=None):
+        """Yield every member's output on ``X`` (see ``_member_output``), in
+        member order.
+
+        With several jobs, blocks of members predict in parallel; the outputs
+        still arrive in member order, so sums over them (and so every
+        prediction) are bit-identical whatever ``n_jobs`` or the joblib
+        backend.
+        """
+        members, features = self.estimators_, self.estimators_features_
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(members))
+        if n_jobs <= 1:
+            for member, feats in zip(members, features):
+                yield _member_output(member, _member_X(X, feats), method, classes)
+            return
+        tasks = _prediction_tasks(len(members), n_jobs)
+        blocks = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_parallel_member_outputs)(
+                members[start:stop], features[start:stop], X, method, classes
             )
-            for start, stop in chunks
+            for start, stop in tasks
         )
+        for block in blocks:
+            yield from block
+
+    def _mean_output(self, X, method, classes=None):
+        """The members' mean output, summed in member order."""
+        total = None
+        for output in self._member_outputs(X, method, classes):
+            total = np.zeros_like(output, dtype=np.float64) if total is None else total
+            total += output
+        return total / len(self.estimators_)
 
 
 @fill_doc
@@ -460,8 +516,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
             Columns in the order of ``classes_``.
         """
         X = self._validate_predict_X(X)
-        sums = self._predict_chunks(_parallel_sum_proba, X, self.classes_)
-        return sum(sums) / len(self.estimators_)
+        return self._mean_output(X, "predict_proba", self.classes_)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -509,8 +564,8 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
             Labels in the space of ``classes_`` (strings allowed).
         """
         X = self._validate_predict_X(X)
-        chunks = self._predict_chunks(_parallel_member_outputs, X, "predict", None)
-        return np.concatenate(chunks).astype(self.classes_.dtype, copy=False)
+        labels = np.stack(list(self._member_outputs(X, "predict")))
+        return labels.astype(self.classes_.dtype, copy=False)
 
     def predict_proba_members(self, X):
         """Every member's class probabilities over the ensemble's classes.
@@ -529,10 +584,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
             Probabilities of each member, columns in the order of ``classes_``.
         """
         X = self._validate_predict_X(X)
-        chunks = self._predict_chunks(
-            _parallel_member_outputs, X, "predict_proba", self.classes_
-        )
-        return np.concatenate(chunks)
+        return np.stack(list(self._member_outputs(X, "predict_proba", self.classes_)))
 
 
 @fill_doc
@@ -655,8 +707,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
             Mean of the members' predictions.
         """
         X = self._validate_predict_X(X)
-        sums = self._predict_chunks(_parallel_sum_predict, X)
-        return sum(sums) / len(self.estimators_)
+        return self._mean_output(X, "values")
 
     def predict_members(self, X):
         """Every member's predictions.
@@ -673,5 +724,4 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
             Predictions of each member.
         """
         X = self._validate_predict_X(X)
-        chunks = self._predict_chunks(_parallel_member_outputs, X, "predict", None)
-        return np.concatenate(chunks).astype(np.float64, copy=False)
+        return np.stack(list(self._member_outputs(X, "values")))

@@ -2,6 +2,8 @@
 row and feature draws, and the single routine that fits the members of a
 bagging ensemble (the place where batched neural training plugs in)."""
 
+import warnings
+from collections.abc import Sequence
 from contextlib import nullcontext
 
 import numpy as np
@@ -15,9 +17,9 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from sklopt.exceptions import NotBatchableError
+from sklopt.exceptions import NotBatchableError, TrainingInterruptedWarning
 from sklopt.utils._random import MAX_SEED
-from sklopt.utils._validation import check_finite_1d, validate_data
+from sklopt.utils._validation import check_finite_1d, finite_check, validate_data
 
 
 def _random_state_keys(estimator):
@@ -61,6 +63,18 @@ def _validated_once(round_index):
     if round_index == 0:
         return nullcontext()
     return config_context(skip_parameter_validation=True)
+
+
+def _warn_interrupted(ensemble, n_done, what, stacklevel=5):
+    """Warn that a KeyboardInterrupt ended ``ensemble.fit`` after ``n_done``
+    complete ``what`` (members or boosting rounds), which the ensemble keeps."""
+    warnings.warn(
+        f"{type(ensemble).__name__}.fit was interrupted (KeyboardInterrupt) after "
+        f"{n_done} of n_estimators={ensemble.n_estimators} {what}; the ensemble "
+        "keeps the complete ones and predicts with them.",
+        TrainingInterruptedWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _validate_base_estimator(estimator, default, *, kind, owner):
@@ -129,7 +143,7 @@ class _BaseEstimatorMixin:
             y,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
+            ensure_all_finite=finite_check(self),
             **kwargs,
         )
 
@@ -141,7 +155,7 @@ class _BaseEstimatorMixin:
             X,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=not get_tags(self).input_tags.allow_nan,
+            ensure_all_finite=finite_check(self),
             reset=False,
         )
 
@@ -270,6 +284,28 @@ def _draw_member_indices(seed, settings):
     return rows, features
 
 
+class _DrawnRows(Sequence):
+    """The row indices of members, drawn from their seeds when accessed.
+
+    Stands for the list ``[_draw_member_indices(seed, settings)[0] for seed in
+    seeds]`` without holding it: the rows of all members together take
+    ``n_estimators x n_samples`` integers, while a fit needs one member's at a
+    time. Slices are lazy too (and pickle small, for joblib workers).
+    """
+
+    def __init__(self, seeds, settings):
+        self.seeds = list(seeds)
+        self.settings = settings
+
+    def __len__(self):
+        return len(self.seeds)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return _DrawnRows(self.seeds[index], self.settings)
+        return _draw_member_indices(self.seeds[index], self.settings)[0]
+
+
 def _member_X(X, features):
     """The columns of X that a bagging member uses (X itself when it uses all
     of them, in order)."""
@@ -329,12 +365,34 @@ def _fit_one_member(estimator, X, y, sample_weight, rows, features, seed):
     return member
 
 
+class _MembersInterrupted(KeyboardInterrupt):
+    """KeyboardInterrupt while a chunk of members was being fitted; holds the
+    members of that chunk fitted before the interrupt, in order."""
+
+    def __init__(self, members):
+        super().__init__(f"interrupted after {len(members)} members")
+        self.members = members
+
+    def __reduce__(self):
+        return type(self), (self.members,)
+
+
 def _parallel_fit_members(
     estimator, X, y, sample_weight, rows, features, seeds, verbose=0
 ):
-    """joblib worker: fit a chunk of members one by one."""
+    """joblib worker: fit a chunk of members one by one.
+
+    A KeyboardInterrupt is re-raised as :class:`_MembersInterrupted`, which
+    carries the members completed before it.
+    """
     draws = _progress(zip(rows, features, seeds), verbose, "members", len(seeds))
-    return [_fit_one_member(estimator, X, y, sample_weight, *draw) for draw in draws]
+    members = []
+    try:
+        for draw in draws:
+            members.append(_fit_one_member(estimator, X, y, sample_weight, *draw))
+    except KeyboardInterrupt as exc:
+        raise _MembersInterrupted(members) from exc
+    return members
 
 
 def _fit_members(

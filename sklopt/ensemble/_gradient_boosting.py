@@ -26,9 +26,11 @@ from sklopt.ensemble._base import (
     _StagedScoreMixin,
     _supports_sample_weight,
     _validated_once,
+    _warn_interrupted,
 )
 from sklopt.ensemble._gb_losses import _HuberLoss, _make_loss
 from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._fit_guard import fitting_members, restore_on_failure
 from sklopt.utils._random import draw_seeds
 from sklopt.utils._validation import (
     HasMethods,
@@ -118,6 +120,12 @@ class _BaseGradientBoosting(
         self : object
             Fitted estimator.
         """
+        with restore_on_failure(self):
+            self._fit_checked(X, y, sample_weight)
+        return self
+
+    def _fit_checked(self, X, y, sample_weight):
+        """Validate, fit the initial estimator, then the stages."""
         self._validate_estimator()
         X, y = self._validate_fit_X_y(
             X, y, y_numeric=not isinstance(self, ClassifierMixin)
@@ -148,7 +156,6 @@ class _BaseGradientBoosting(
             check_random_state(subsample_seed),
             weighted,
         )
-        return self
 
     def _split(self, y, seed):
         """Training and validation row indices (all rows train without early
@@ -203,10 +210,19 @@ class _BaseGradientBoosting(
                 oob_before = loss(y_train[~in_bag], raw[~in_bag], w_train[~in_bag])
             if isinstance(loss, _HuberLoss):
                 loss.update_delta(y_train, raw, w_train)
-            with _validated_once(i):
-                members, values, contributions = self._fit_stage(
-                    X_train, y_train, w_train, raw, in_bag, rng, weighted, X32
+            try:
+                with _validated_once(i), fitting_members():
+                    members, values, contributions = self._fit_stage(
+                        X_train, y_train, w_train, raw, in_bag, rng, weighted, X32
+                    )
+            except KeyboardInterrupt:
+                # Keep the complete stages; none yet: nothing to keep.
+                if not self.estimators_:
+                    raise
+                _warn_interrupted(
+                    self, len(self.estimators_), "boosting rounds", stacklevel=6
                 )
+                break
             raw += lr * contributions
             self.estimators_.append(members)
             self._stage_values.append(values)

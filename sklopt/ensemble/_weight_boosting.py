@@ -24,9 +24,11 @@ from sklopt.ensemble._base import (
     _StagedScoreMixin,
     _supports_sample_weight,
     _validated_once,
+    _warn_interrupted,
 )
 from sklopt.exceptions import EarlyTerminationWarning
 from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._fit_guard import fitting_members, restore_on_failure
 from sklopt.utils._validation import (
     HasMethods,
     Interval,
@@ -77,12 +79,21 @@ class _BaseWeightBoosting(
         self : object
             Fitted estimator.
         """
-        self._validate_estimator()
-        self._check_base()
-        X, y = self._validate_fit_X_y(X, y, y_numeric=self._kind == "regressor")
-        self._validate_y(y)
-        sample_weight = _check_sample_weight(sample_weight, X.shape[0])
-        sample_weight = sample_weight / sample_weight.sum()
+        with restore_on_failure(self):
+            self._validate_estimator()
+            self._check_base()
+            X, y = self._validate_fit_X_y(X, y, y_numeric=self._kind == "regressor")
+            self._validate_y(y)
+            sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+            self._boost_rounds(X, y, sample_weight / sample_weight.sum())
+        return self
+
+    def _boost_rounds(self, X, y, sample_weight):
+        """Run the boosting rounds; set ``estimators_`` and the weights.
+
+        A KeyboardInterrupt ends boosting after the last complete round (with
+        a warning); before the first one it propagates.
+        """
         rng = check_random_state(self.random_state)
         self.estimators_, weights, errors = [], [], []
         epsilon = np.finfo(np.float64).eps
@@ -92,8 +103,16 @@ class _BaseWeightBoosting(
             # Tiny weights are floored (not exactly zero ones) to avoid underflow.
             sample_weight = np.clip(sample_weight, epsilon, None)
             sample_weight[zero_weight] = 0.0
-            with _validated_once(iboost):
-                result = self._boost(iboost, X, y, sample_weight, rng)
+            try:
+                with _validated_once(iboost), fitting_members():
+                    result = self._boost(iboost, X, y, sample_weight, rng)
+            except KeyboardInterrupt:
+                if not weights:
+                    raise
+                # A member appended before the interrupt has no weight yet.
+                del self.estimators_[len(weights) :]
+                _warn_interrupted(self, len(weights), "boosting rounds")
+                break
             if result is None:
                 break
             sample_weight, estimator_weight, estimator_error = result
@@ -107,14 +126,13 @@ class _BaseWeightBoosting(
                     f"Sample weights overflowed at round {iboost + 1}; boosting "
                     "stopped. Lower the learning_rate.",
                     EarlyTerminationWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
                 break
             if iboost < self.n_estimators - 1:
                 sample_weight = sample_weight / total
         self.estimator_weights_ = np.asarray(weights, dtype=np.float64)
         self.estimator_errors_ = np.asarray(errors, dtype=np.float64)
-        return self
 
     def _check_base(self):
         """Checks of the base estimator beyond its type (subclass hook)."""
@@ -125,7 +143,7 @@ class _BaseWeightBoosting(
                 f"Boosting stopped after {len(self.estimators_)} of "
                 f"{self.n_estimators} rounds: {reason}.",
                 EarlyTerminationWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
 

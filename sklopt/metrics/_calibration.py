@@ -2,12 +2,19 @@
 
 import numpy as np
 from sklearn.utils import check_consistent_length, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
 
 from sklopt.utils._validation import Integral, Interval, validate_params
 
 
 def _probabilities_2d(y_true, y_prob, labels):
     """Return (label indices of y_true, (n, n_classes) probabilities)."""
+    given = np.asarray(y_prob)
+    # Rows of probabilities sum to 1 up to the rounding of their dtype (the
+    # tolerance of scikit-learn's log_loss).
+    tolerance = np.sqrt(
+        np.finfo(given.dtype if given.dtype.kind == "f" else np.float64).eps
+    )
     y_prob = np.asarray(y_prob, dtype=np.float64)
     if y_prob.ndim not in (1, 2) or y_prob.size == 0:
         raise ValueError(
@@ -21,6 +28,12 @@ def _probabilities_2d(y_true, y_prob, labels):
         raise ValueError("y_prob must hold probabilities in [0, 1].")
     if y_prob.ndim == 1:
         y_prob = np.column_stack([1.0 - y_prob, y_prob])
+    elif not np.allclose(y_prob.sum(axis=1), 1.0, rtol=0, atol=tolerance):
+        raise ValueError(
+            "Each row of y_prob must hold class probabilities that sum to 1; got "
+            f"row sums from {y_prob.sum(axis=1).min():.6g} to "
+            f"{y_prob.sum(axis=1).max():.6g}."
+        )
     classes = np.unique(y_true) if labels is None else np.asarray(labels)
     if labels is None and len(classes) != y_prob.shape[1]:
         if len(classes) > y_prob.shape[1]:
@@ -107,6 +120,7 @@ def expected_calibration_error(y_true, y_prob, *, n_bins=15, labels=None):
     0.25
     """
     y_true = column_or_1d(y_true)
+    check_classification_targets(y_true)
     check_consistent_length(y_true, y_prob)
     true_index, y_prob = _probabilities_2d(y_true, y_prob, labels)
     confidence = y_prob.max(axis=1)

@@ -18,6 +18,7 @@ from sklopt.model_selection._rounds import (
     _zero_one_terms,
 )
 from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._fit_guard import fitting_members
 from sklopt.utils._random import draw_seeds
 from sklopt.utils._validation import (
     HasMethods,
@@ -25,6 +26,9 @@ from sklopt.utils._validation import (
     Interval,
     RealNotInt,
     StrOptions,
+    check_finite_input,
+    check_sample_weight,
+    check_two_classes,
     validate_params,
 )
 
@@ -239,6 +243,9 @@ def _prepare_targets(estimator, loss, y_train, y_test, y_test_true):
         return y_train, y_test, y_test_true, None
     y_train = _class_labels(y_train, "y_train", loss)
     y_test = _class_labels(y_test, "y_test", loss)
+    check_two_classes(
+        y_train, "y_train", f"bias_variance_decomposition with loss={loss!r}"
+    )
     if loss == "log":
         if not hasattr(estimator, "predict_proba"):
             raise ValueError(
@@ -427,22 +434,30 @@ def bias_variance_decomposition(
     True
     """
     _check_lengths(X_train, y_train, X_test, y_test, y_test_true)
+    check_finite_input(X_train, "X_train", estimator)
+    check_finite_input(X_test, "X_test", estimator)
     y_train, y_test, y_test_true, classes = _prepare_targets(
         estimator, loss, y_train, y_test, y_test_true
     )
-    predictions = _fit_predict_rounds(
-        estimator,
-        _row_indexable(X_train),
-        y_train,
-        X_test,
-        _bootstrap_indices(random_state, len(y_train), n_rounds),
-        n_rounds=n_rounds,
-        response=_RESPONSES[loss],
-        classes=classes,
-        fit_params=fit_params or {},
-        n_jobs=n_jobs,
-        verbose=verbose,
-    )
+    fit_params = dict(fit_params or {})
+    if fit_params.get("sample_weight") is not None:
+        fit_params["sample_weight"] = check_sample_weight(
+            fit_params["sample_weight"], len(y_train)
+        )
+    with fitting_members():
+        predictions = _fit_predict_rounds(
+            estimator,
+            _row_indexable(X_train),
+            y_train,
+            X_test,
+            _bootstrap_indices(random_state, len(y_train), n_rounds),
+            n_rounds=n_rounds,
+            response=_RESPONSES[loss],
+            classes=classes,
+            fit_params=fit_params,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
     terms = _decompose(loss, predictions, y_test, y_test_true, classes)
     return _result_from_terms(loss, terms, n_rounds, classes)
 

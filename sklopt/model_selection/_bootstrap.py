@@ -185,6 +185,9 @@ def score_confidence_interval(
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     check_consistent_length(y_true, y_pred)
+    for name, values in (("y_true", y_true), ("y_pred", y_pred)):
+        if values.dtype.kind in "fc" and not np.isfinite(values).all():
+            raise ValueError(f"{name} must be finite; it holds NaN or infinity.")
     n_samples = len(y_true)
     if n_samples < 2:
         raise ValueError(
@@ -208,6 +211,15 @@ def score_confidence_interval(
         )
     low, high = result.confidence_interval
     distribution = result.bootstrap_distribution
+    if not np.isfinite(distribution).all():
+        name = metric if isinstance(metric, str) else getattr(metric, "__name__", "")
+        raise ValueError(
+            f"The metric {name!r} is undefined (not finite) on "
+            f"{np.sum(~np.isfinite(distribution))} of the {n_resamples} bootstrap "
+            "resamples (for example resamples that hold a single class), so the "
+            "interval is undefined. Use a metric defined on every resample or "
+            "more samples."
+        )
     if np.ptp(distribution) == 0:
         low = high = distribution[0]
     return float(low), float(high)

@@ -18,11 +18,15 @@ from sklopt.model_selection._rounds import (
     _mode_codes,
 )
 from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._fit_guard import fitting_members, restore_on_failure
 from sklopt.utils._validation import (
     HasMethods,
     Integral,
     Interval,
     _fit_context,
+    check_sample_weight,
+    check_two_classes,
+    finite_check,
     validate_data,
 )
 
@@ -142,7 +146,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
             reset=False,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=False,
+            ensure_all_finite=finite_check(self),
         )
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -164,6 +168,11 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
         self : BootstrapReplicas
             The fitted meta-estimator.
         """
+        with restore_on_failure(self):
+            self._fit(X, y, fit_params)
+        return self
+
+    def _fit(self, X, y, fit_params):
         regression = not is_classifier(self.estimator)
         X, y = validate_data(
             self,
@@ -171,26 +180,34 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
             y,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=False,
+            ensure_all_finite=finite_check(self),
             multi_output=regression,
             y_numeric=regression,
         )
         if is_classifier(self.estimator):
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
+            check_two_classes(y, "y", type(self).__name__)
             self.classes_ = np.unique(y)
-        self.estimators_ = _fit_predict_rounds(
-            self.estimator,
-            X,
-            y,
-            None,
-            _bootstrap_indices(self.random_state, len(y), self.n_rounds),
-            n_rounds=self.n_rounds,
-            fit_params=fit_params,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-        )
-        return self
+        if fit_params.get("sample_weight") is not None:
+            fit_params = {
+                **fit_params,
+                "sample_weight": check_sample_weight(
+                    fit_params["sample_weight"], len(y)
+                ),
+            }
+        with fitting_members():
+            self.estimators_ = _fit_predict_rounds(
+                self.estimator,
+                X,
+                y,
+                None,
+                _bootstrap_indices(self.random_state, len(y), self.n_rounds),
+                n_rounds=self.n_rounds,
+                fit_params=fit_params,
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+            )
 
     def predict_members(self, X):
         """Every replica's predictions.

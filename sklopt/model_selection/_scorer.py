@@ -16,6 +16,9 @@ _BIAS_NAME = {"squared": "bias2", "0-1": "bias", "log": "bias"}
 
 def _members_terms(loss, estimator, X, y):
     """Per-sample decomposition terms of a fitted replicated estimator."""
+    y = np.asarray(y)
+    if y.dtype.kind in "fc" and not np.isfinite(y).all():
+        raise ValueError("y must be finite; it holds NaN or infinity.")
     if loss == "log":
         proba = estimator.predict_proba_members(X)
         classes = np.asarray(estimator.classes_)
@@ -30,7 +33,12 @@ def _members_terms(loss, estimator, X, y):
         return _log_terms(proba, y_codes)
     members = np.asarray(estimator.predict_members(X))
     if loss == "squared":
-        y = np.asarray(y, dtype=np.float64)
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"loss='squared' needs numeric targets; y could not be used: {exc}"
+            ) from exc
         if y.ndim == 2 and y.shape[1] == 1 and members.ndim == 2:
             y = y.ravel()
         return _squared_terms(members.astype(np.float64), y)

@@ -16,12 +16,15 @@ from sklopt.model_selection._rounds import (
     _take_rows,
 )
 from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._fit_guard import fitting_members
 from sklopt.utils._validation import (
     HasMethods,
     Integral,
     Interval,
     InvalidParameterError,
     StrOptions,
+    check_finite_input,
+    check_two_classes,
     validate_params,
 )
 
@@ -233,6 +236,12 @@ def _stratified_draw(groups, n_train):
     sizes = np.floor(quota).astype(int)
     remainder_order = np.argsort(-(quota - sizes), kind="stable")
     sizes[remainder_order[: n_train - sizes.sum()]] += 1
+    # Every class keeps at least one training row: a class whose quota rounds
+    # to zero takes a row from the class holding the most rows above its quota.
+    for k in np.flatnonzero(sizes == 0):
+        donor = np.argmax(np.where(sizes > 1, sizes - quota, -np.inf))
+        sizes[donor] -= 1
+        sizes[k] = 1
     members = [np.flatnonzero(groups == k) for k in range(len(counts))]
     if all(len(rows) == 1 and size >= 1 for rows, size in zip(members, sizes)):
         return None  # every row is always drawn: no out-of-bag row is possible
@@ -585,21 +594,25 @@ def bootstrap_632_score(
     True
     """
     X, y = indexable(_row_indexable(X), y)
+    check_finite_input(X, "X", estimator)
+    if is_classifier(estimator):
+        check_two_classes(y, "y", "bootstrap_632_score with a classifier")
     name, scorer = _resolve_scoring(estimator, scoring)
     splits = BootstrapSplit(n_splits, random_state=random_state).split(X, y)
-    split_scores = np.fromiter(
-        _map_rounds(
-            _fit_score_out_of_bag,
-            (clone(estimator), X, y, scorer),
-            splits,
-            n_items=n_splits,
-            n_jobs=n_jobs,
-            verbose=verbose,
-            desc=f"Scoring {n_splits} bootstrap splits",
-        ),
-        dtype=np.float64,
-        count=n_splits,
-    )
+    with fitting_members():
+        split_scores = np.fromiter(
+            _map_rounds(
+                _fit_score_out_of_bag,
+                (clone(estimator), X, y, scorer),
+                splits,
+                n_items=n_splits,
+                n_jobs=n_jobs,
+                verbose=verbose,
+                desc=f"Scoring {n_splits} bootstrap splits",
+            ),
+            dtype=np.float64,
+            count=n_splits,
+        )
     details = Bunch(
         score=None,
         method=method,
@@ -613,7 +626,9 @@ def bootstrap_632_score(
     if method == "oob":
         details.score = details.oob_score
     else:
-        fixed = _FixedResponses(clone(estimator).fit(X, y), X)
+        with fitting_members():
+            fitted = clone(estimator).fit(X, y)
+        fixed = _FixedResponses(fitted, X)
         rows = np.arange(_n_rows(X))[:, None]
         details.train_score = float(scorer(fixed, rows, y))
         if method == ".632":

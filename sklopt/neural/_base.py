@@ -82,6 +82,8 @@ from sklopt.neural._optim import (
     _lr_scheduler,
     _resolve_optimizer,
 )
+from sklopt.neural._persistence import _net_state, _restore_net
+from sklopt.utils._fit_guard import interrupts_propagate
 from sklopt.utils._validation import (
     Integral,
     Interval,
@@ -481,6 +483,10 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
                 self._clear_fitted()
             raise
         if net.stop_reason_ == "interrupted":
+            if interrupts_propagate():
+                # A member of an sklopt ensemble or bootstrap study: one
+                # Ctrl-C stops the whole fit, which decides what to keep.
+                raise KeyboardInterrupt
             kept = (
                 f"the weights of its best epoch ({self.best_epoch_})"
                 if "early_stopping" in dict(net.callbacks_)
@@ -681,6 +687,24 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _set_metadata(self, *, classes, n_outputs, image_shape):
         """Set the fitted target/input metadata (for _build_fitted)."""
+
+    # ---- persistence --------------------------------------------------------
+    def __getstate__(self):
+        """Pickle (and skops) state: ``net_`` as numpy arrays, no torch objects
+        (see :mod:`sklopt.neural._persistence`)."""
+        state = dict(super().__getstate__())
+        net = state.pop("net_", None)
+        if net is not None:
+            state.pop("history_", None)  # rebuilt from the net's history
+            state["_net_state"] = _net_state(net)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        net_state = state.pop("_net_state", None)
+        super().__setstate__(state)
+        if net_state is not None:
+            _restore_net(self, net_state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,6 +7,8 @@ its docstring for the list); neither numpy's nor torch's global generator is
 ever drawn from or reseeded.
 """
 
+import threading
+
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
@@ -14,6 +16,11 @@ from sklearn.utils import check_random_state
 from sklopt.utils._random import MAX_SEED
 
 _STREAM_NAMES = ("init", "split", "shuffle", "noise", "dropout", "augment", "mixing")
+
+# Weight initialisation seeds torch's process-wide CPU generator: fits running
+# in threads (joblib's threading backend) take turns, or one fit's weights
+# would be drawn from another's seed.
+_INIT_LOCK = threading.Lock()
 
 
 def _resolve_device(device):
@@ -152,7 +159,8 @@ class _RandomStreams:
 
     def init_module(self, factory):
         """Call ``factory()`` with the CPU generator seeded by the ``init``
-        stream, restoring torch's global CPU random state afterwards.
+        stream, restoring torch's global CPU random state afterwards (one
+        thread at a time).
 
         Parameters
         ----------
@@ -164,6 +172,6 @@ class _RandomStreams:
         result : object
             What ``factory`` returned.
         """
-        with torch.random.fork_rng(devices=[]):
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(self.seeds["init"])
             return factory()

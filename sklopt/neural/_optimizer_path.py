@@ -6,14 +6,20 @@ to show how each optimizer moves on a valley (Rosenbrock), a flat plateau with
 steep walls (Beale) or a saddle.
 """
 
+import warnings
+
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
+from sklopt.neural._base import _BaseNeural
 from sklopt.neural._optim import OPTIMIZERS, _resolve_optimizer
 from sklopt.utils._validation import (
     Integral,
     Interval,
+    Real,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
 
@@ -98,6 +104,23 @@ def _evaluate(function, x, y):
     return f(x, y)
 
 
+def _check_hyperparameters(hyperparameters):
+    """Check the optimizer constants as the estimators' parameter checks do."""
+    constraints = _BaseNeural._parameter_constraints
+    validate_parameter_constraints(
+        {name: constraints[name] for name in hyperparameters},
+        hyperparameters,
+        caller_name="optimizer_path",
+    )
+    betas = hyperparameters.get("betas")
+    if betas is not None and not (
+        len(betas) == 2 and all(isinstance(b, Real) and 0 <= b < 1 for b in betas)
+    ):
+        raise ValueError(
+            f"betas must be None or a pair of floats in [0, 1); got {betas!r}."
+        )
+
+
 @validate_params(
     {
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -161,12 +184,16 @@ def optimizer_path(
         raise TypeError(
             f"optimizer_path got unknown hyperparameters {sorted(unknown)}."
         )
+    _check_hyperparameters(hyperparameters)
     spec = TEST_FUNCTIONS.get(function) if isinstance(function, str) else None
     if start is None:
         if spec is None:
             raise ValueError("start is required when function is a callable.")
         start = spec["start"]
-    start = np.asarray(start, dtype=np.float64)
+    try:
+        start = np.asarray(start, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"start must be 2 finite numbers; got {start!r}.") from exc
     if start.shape != (2,) or not np.all(np.isfinite(start)):
         raise ValueError(f"start must be 2 finite numbers; got {start!r}.")
     if n_steps is None:
@@ -188,4 +215,13 @@ def optimizer_path(
         value.backward()
         opt.step()
         path[step + 1] = point.detach().numpy()
+    finite = np.isfinite(values) & np.isfinite(path).all(axis=1)
+    if not finite.all():
+        warnings.warn(
+            f"optimizer_path: {kwargs.get('lr', 'the default')!r} is too large a "
+            f"learning rate here; the path diverges (not finite) from step "
+            f"{int(np.argmin(finite))} on. A smaller lr keeps it finite.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
     return path, values

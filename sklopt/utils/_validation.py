@@ -4,11 +4,26 @@
 classes are private in scikit-learn; they are imported through
 ``sklearn-compat`` (which follows their moves across releases) so that an
 upstream change touches this file only.
+
+Two of them are wrapped to make bad input fail with a message that names
+the culprit:
+
+- :func:`validate_params` names the function and its parameters when it is
+  called with an unknown keyword, and keeps the name of a nested estimator
+  in the messages of that estimator's parameter checks (scikit-learn's
+  decorator renames them after the function, which has no such parameter);
+- :func:`validate_data` says that ``X`` (or ``y``) holds non-numeric values
+  when the conversion to a number fails (instead of numpy's bare "could not
+  convert string to float").
 """
 
+import functools
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import (
     HasMethods,
     Hidden,
@@ -17,10 +32,14 @@ from sklearn.utils._param_validation import (
     Options,
     RealNotInt,
     StrOptions,
+    validate_parameter_constraints,
 )
+from sklearn.utils.validation import _assert_all_finite
 from sklearn_compat.base import _fit_context
-from sklearn_compat.utils._param_validation import validate_params
-from sklearn_compat.utils.validation import validate_data
+from sklearn_compat.utils._param_validation import (
+    validate_params as _sklearn_validate_params,
+)
+from sklearn_compat.utils.validation import validate_data as _sklearn_validate_data
 
 __all__ = [
     "HasMethods",
@@ -34,7 +53,12 @@ __all__ = [
     "StrOptions",
     "_fit_context",
     "check_finite_1d",
+    "check_finite_input",
+    "check_sample_weight",
+    "check_two_classes",
+    "finite_check",
     "validate_data",
+    "validate_parameter_constraints",
     "validate_params",
 ]
 
@@ -65,3 +89,212 @@ def check_finite_1d(values, name):
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; it holds NaN or infinity.")
     return arr
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Return ``sample_weight`` as a float array, or raise a ValueError naming it.
+
+    The weights must be finite, non-negative, one per sample and not all
+    zero.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,)
+        The weights to check.
+    n_samples : int
+        The number of samples they must match.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+    """
+    weight = check_finite_1d(sample_weight, "sample_weight")
+    if len(weight) != n_samples:
+        raise ValueError(
+            f"sample_weight has {len(weight)} entries but X has {n_samples} "
+            "samples; they must match."
+        )
+    if np.any(weight < 0):
+        raise ValueError(
+            "sample_weight must be non-negative; it holds negative values."
+        )
+    if not weight.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum; it sums to zero.")
+    return weight
+
+
+def validate_params(parameter_constraints, *, prefer_skip_nested_validation):
+    """scikit-learn's ``validate_params`` decorator, with clearer messages.
+
+    Same arguments and checks as :func:`sklearn.utils.validate_params`.
+    Calls with an unknown (or a missing) argument raise a TypeError naming
+    the function and listing its parameters; an ``InvalidParameterError``
+    raised by a nested estimator keeps that estimator's name.
+
+    Parameters
+    ----------
+    parameter_constraints : dict
+        Constraints of each parameter, as for scikit-learn.
+    prefer_skip_nested_validation : bool
+        Whether nested estimators skip their own parameter validation.
+
+    Returns
+    -------
+    decorator : callable
+    """
+    sklearn_decorator = _sklearn_validate_params(
+        parameter_constraints,
+        prefer_skip_nested_validation=prefer_skip_nested_validation,
+    )
+
+    def decorator(func):
+        validated = sklearn_decorator(func)
+        signature = inspect.signature(func)
+
+        @functools.wraps(validated)
+        def wrapper(*args, **kwargs):
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(
+                    f"{func.__qualname__}() {exc}; its parameters are "
+                    f"{list(signature.parameters)}."
+                ) from None
+            try:
+                return validated(*args, **kwargs)
+            except InvalidParameterError as exc:
+                nested = exc.__cause__
+                if isinstance(nested, InvalidParameterError):
+                    # The nested estimator's own message names it correctly.
+                    raise InvalidParameterError(str(nested)) from nested
+                raise
+
+        return wrapper
+
+    return decorator
+
+
+def _fails_number_conversion(data):
+    """Whether ``data`` (not a sparse matrix) cannot be converted to floats."""
+    if data is None or isinstance(data, str) or sp.issparse(data):
+        return False
+    try:
+        np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        return True
+    return False
+
+
+def validate_data(_estimator, /, X="no_validation", y="no_validation", **kwargs):
+    """scikit-learn's ``validate_data``, naming the input that holds non-numbers.
+
+    Same arguments and return value as
+    :func:`sklearn.utils.validation.validate_data`. When the validation fails
+    because ``X`` or ``y`` holds strings (or other values that are not
+    numbers) where numbers are needed, the ValueError says which input it is.
+
+    Parameters
+    ----------
+    _estimator : estimator instance
+    X, y : array-like or 'no_validation'
+    **kwargs : dict
+        Passed on (``reset``, ``dtype``, ``ensure_all_finite``, ...).
+
+    Returns
+    -------
+    out : ndarray, or tuple of ndarrays
+        The validated input(s).
+    """
+    numeric_y = kwargs.get("y_numeric", False) and not isinstance(y, str)
+    try:
+        validated = _sklearn_validate_data(_estimator, X=X, y=y, **kwargs)
+    except ValueError as exc:
+        if kwargs.get("dtype", "numeric") is None:
+            raise
+        for name, data, numeric in (("X", X, True), ("y", y, numeric_y)):
+            if numeric and not isinstance(data, str) and _fails_number_conversion(data):
+                raise _non_numeric_error(name, _estimator, exc) from exc
+        raise
+    # scikit-learn leaves numpy string arrays as they are, even with y_numeric.
+    if numeric_y and np.asarray(y).dtype.kind in "US" and _fails_number_conversion(y):
+        raise _non_numeric_error("y", _estimator, None)
+    return validated
+
+
+def _non_numeric_error(name, estimator, cause):
+    detail = f" ({cause})" if cause is not None else ""
+    advice = (
+        "targets."
+        if name == "y"
+        else "input: encode categorical features first, for example with "
+        "sklearn.preprocessing.OneHotEncoder in a Pipeline."
+    )
+    return ValueError(
+        f"{name} must hold numbers, but it holds values that cannot be converted "
+        f"to float{detail}. {type(estimator).__name__} needs numeric {advice}"
+    )
+
+
+def check_two_classes(y, name, owner):
+    """Raise a ValueError naming ``name`` when the labels ``y`` hold fewer than
+    two classes (a classifier cannot learn, nor be scored, from one class).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class labels.
+    name : str
+        The parameter name used in the message (``'y'``, ``'y_train'``).
+    owner : str
+        The function or estimator named in the message.
+    """
+    classes = np.unique(np.asarray(y))
+    if len(classes) < 2:
+        found = f"only one class: {classes[0]!r}" if len(classes) else "no class"
+        raise ValueError(
+            f"{owner} needs at least 2 classes in {name}, but it holds {found}."
+        )
+
+
+def finite_check(estimator):
+    """The ``ensure_all_finite`` value for input passed on to ``estimator``:
+    infinity is always an error, NaN only when ``estimator``'s tags say it
+    cannot handle missing values (scikit-learn's trees can).
+
+    Parameters
+    ----------
+    estimator : estimator instance
+
+    Returns
+    -------
+    ensure_all_finite : True or 'allow-nan'
+    """
+    return "allow-nan" if get_tags(estimator).input_tags.allow_nan else True
+
+
+def check_finite_input(X, name, estimator):
+    """Raise a ValueError naming ``name`` when the numeric input ``X``, to be
+    fitted by clones of ``estimator``, holds infinity (or NaN, which
+    ``estimator`` cannot handle).
+
+    Studies that fit on resampled rows check the whole input once: a bad row
+    that no resample happens to draw would otherwise go unnoticed.
+    Non-numeric input is left to the estimator.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix}
+    name : str
+        Parameter name used in the message.
+    estimator : estimator instance
+    """
+    values = X.data if sp.issparse(X) else X
+    try:
+        values = np.asarray(values)
+    except (TypeError, ValueError):
+        return
+    if values.dtype.kind not in "fc":
+        return
+    _assert_all_finite(
+        values, allow_nan=finite_check(estimator) == "allow-nan", input_name=name
+    )

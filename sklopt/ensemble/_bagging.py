@@ -163,7 +163,6 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
             Fitted estimator.
         """
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
-        batched = _resolve_batched(self.batched, self.estimator_)
         weights_in_fit = _supports_sample_weight(self.estimator_)
         settings = self._draw_settings_for(X, sample_weight, weights_in_fit)
         n_old = self._check_warm_start(settings)
@@ -174,6 +173,14 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
         self._draw_settings = settings
         draws = [_draw_member_indices(seed, settings) for seed in seeds]
+        batched = _resolve_batched(
+            self.batched,
+            self.estimator_,
+            [feats for _, feats in draws],
+            X.shape[1],
+            verbose=self.verbose,
+            owner=type(self).__name__,
+        )
         self.estimators_ += _fit_members(
             self.estimator_,
             X,
@@ -370,10 +377,18 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         derived from it.
     %(verbose)s
     batched : {'auto', True, False}, default='auto'
-        Train neural members together as one batched model. No base
-        estimator supports batched training yet: ``'auto'`` and ``False``
-        train the members one by one, ``True`` raises
-        :class:`~sklopt.exceptions.NotBatchableError`.
+        Train the members together as one batched model: K networks for
+        about the price of one on a GPU (see the user guide,
+        ``docs/user_guide/batched.rst``). Each member gets exactly the
+        weights of one-by-one training (same rows, weights, seed, shuffling,
+        dropout masks, noise and mixup draws; to float32 rounding).
+        ``'auto'`` batches :class:`~sklopt.neural.MLPClassifier` and
+        :class:`~sklopt.neural.MLPRegressor` members when their settings
+        allow it and all members use all columns, and otherwise trains them
+        one by one (saying why when ``verbose``); ``True`` raises
+        :class:`~sklopt.exceptions.NotBatchableError` when it cannot batch;
+        ``False`` always trains one by one. Batched training runs in this
+        process on the members' ``device`` and ignores ``n_jobs``.
 
     Attributes
     ----------
@@ -573,10 +588,18 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         derived from it.
     %(verbose)s
     batched : {'auto', True, False}, default='auto'
-        Train neural members together as one batched model. No base
-        estimator supports batched training yet: ``'auto'`` and ``False``
-        train the members one by one, ``True`` raises
-        :class:`~sklopt.exceptions.NotBatchableError`.
+        Train the members together as one batched model: K networks for
+        about the price of one on a GPU (see the user guide,
+        ``docs/user_guide/batched.rst``). Each member gets exactly the
+        weights of one-by-one training (same rows, weights, seed, shuffling,
+        dropout masks, noise and mixup draws; to float32 rounding).
+        ``'auto'`` batches :class:`~sklopt.neural.MLPClassifier` and
+        :class:`~sklopt.neural.MLPRegressor` members when their settings
+        allow it and all members use all columns, and otherwise trains them
+        one by one (saying why when ``verbose``); ``True`` raises
+        :class:`~sklopt.exceptions.NotBatchableError` when it cannot batch;
+        ``False`` always trains one by one. Batched training runs in this
+        process on the members' ``device`` and ignores ``n_jobs``.
 
     Attributes
     ----------

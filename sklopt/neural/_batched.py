@@ -54,8 +54,8 @@ from sklopt.neural._data import DEVICE_RESIDENT_BYTES
 from sklopt.neural._device import _derive_seed, _RandomStreams, _resolve_device
 from sklopt.neural._losses import _normalize_weights
 from sklopt.neural._mixing import _draw_mixup, _smooth_targets
-from sklopt.neural._net import PREDICT_CHUNK
 from sklopt.neural._modules import MLPModule
+from sklopt.neural._net import PREDICT_CHUNK
 from sklopt.neural._optim import _lr_scheduler
 from sklopt.neural._stacked import _StackedMLP, _StackedOptimizer
 
@@ -212,7 +212,9 @@ def _fit_members_batched(
             **kwargs,
         )
     plans = [
-        _plan_member(probe, i, member, Xf, target, member_rows, sample_weights[i], device)
+        _plan_member(
+            probe, i, member, Xf, target, member_rows, sample_weights[i], device
+        )
         for i, member, member_rows in batched
     ]
     trainer = None
@@ -295,9 +297,7 @@ class _BatchedTrainer:
             raise NotBatchableError(_unsupported_reason(probe))
         self.stack = _StackedMLP(modules, device)
         self.optimizer = _StackedOptimizer(
-            self.template,
-            self.stack,
-            per_member_lr=self.template.lr_schedule == "plateau",
+            self.template, self.stack, [m.n_batches for m in self.members]
         )
         self._init_schedulers()
         X_all = torch.from_numpy(np.ascontiguousarray(Xf))
@@ -468,9 +468,9 @@ class _BatchedTrainer:
         mask = None
         if not uniform:
             width = positions.shape[1]
-            mask = (
-                torch.arange(width, device=self.device) < counts_t.unsqueeze(1)
-            ).to(x.dtype)
+            mask = (torch.arange(width, device=self.device) < counts_t.unsqueeze(1)).to(
+                x.dtype
+            )
         x = self._perturb_inputs(members, x, counts)
         target = y
         if recipe.soft_targets:
@@ -537,7 +537,9 @@ class _BatchedTrainer:
         lams = np.ones(len(members))
         for k, m in enumerate(members):
             recipe = m.recipe
-            lam, perm = _draw_mixup(int(counts[k]), recipe.mixup_alpha, m.streams.mixing)
+            lam, perm = _draw_mixup(
+                int(counts[k]), recipe.mixup_alpha, m.streams.mixing
+            )
             lams[k] = lam
             partner[k, : counts[k]] = perm
         partner = torch.from_numpy(partner).to(self.device)
@@ -557,15 +559,19 @@ class _BatchedTrainer:
     def _weight_noise(self, members, leaves):
         """Noise on the decayed weights, drawn per member from its ``noise``
         stream (after its input noise), parameter by parameter."""
-        noise = {name: torch.empty_like(leaves[name]) for name in self.stack.decayed}
+        stack = self.stack
+        noise = {name: torch.empty_like(leaves[name]) for name in stack.decayed}
         for k, m in enumerate(members):
             for name, value in noise.items():
-                value[k] = torch.randn(
-                    value.shape[1:],
+                transposed = name in stack.transposed
+                shape = value.shape[1:]
+                drawn = torch.randn(
+                    shape[::-1] if transposed else shape,
                     generator=m.streams.noise,
                     device=value.device,
                     dtype=value.dtype,
                 )
+                value[k] = drawn.t() if transposed else drawn
         return noise
 
     def _dropout_masks(self, members, width, counts):
@@ -662,7 +668,9 @@ class _BatchedTrainer:
             if k in skip:
                 continue
             out = output[k, : self.valid_sizes[k]]
-            m.history[-1]["valid_loss"] = m.recipe.loss(out, m.valid_y, m.valid_w).item()
+            m.history[-1]["valid_loss"] = m.recipe.loss(
+                out, m.valid_y, m.valid_w
+            ).item()
             m.history[-1]["valid_score"] = m.recipe.score(
                 out, m.valid_y, m.valid_w
             ).item()
@@ -754,7 +762,9 @@ class _BatchedTrainer:
             m.result = {
                 "state_dict": state,
                 "optimizer_state": (
-                    {} if m.stop_reason == "diverged" else self.optimizer.member_state(k)
+                    {}
+                    if m.stop_reason == "diverged"
+                    else self.optimizer.member_state(k)
                 ),
                 "lr": self.optimizer.lrs()[k],
             }

@@ -2,19 +2,23 @@
 
 :class:`_StackedMLP` keeps the parameters of K members of the same
 :class:`~sklopt.neural._modules.MLPModule` architecture as tensors with the
-members on the first axis (``(K, *shape)``). Its forward pass runs all
-members at once on a stacked batch of shape (K, B, n_features):
-``torch.baddbmm`` per linear layer (the same matrix kernels as the members'
-own ``F.linear``), batch normalization with per-member statistics and running
-buffers, layer and group normalization with per-member scale and shift,
-dropout with per-member masks.
+members on the first axis; linear weights are stored transposed,
+``(K, in_features, out_features)``, so that the forward pass is one
+``torch.baddbmm`` per layer and its weight gradients come out contiguous. The
+forward pass runs all members at once on a stacked batch of shape
+``(K, B, n_features)``: batch normalization with per-member statistics and
+running buffers, layer and group normalization with per-member scale and
+shift, dropout with per-member masks.
 
 :class:`_StackedOptimizer` is a torch optimizer of the estimator's class and
-constants whose parameters are the per-member views of those tensors, in the
-parameter groups of a separate fit: every member keeps its own state and step
-count, and a member without a gradient in a step (no batch left in the epoch)
-is neither updated nor changes its state. The fused implementation is used
-where torch has one (Adam, AdamW, SGD, Adagrad), else the multi-tensor one.
+constants over slices of those tensors. The members are grouped into
+contiguous runs that share their step count and learning rate (members with
+the same number of batches per epoch), and each run is one parameter group
+pair (decayed weights, the rest) as in a separate fit: every member keeps its
+own moment estimates, and a run without gradients in a step (its members have
+no batch left in the epoch) is neither updated nor changes its state. The
+fused implementation is used where torch has one (Adam, AdamW, SGD, Adagrad;
+one kernel for all members), else the multi-tensor one.
 """
 
 import torch
@@ -41,7 +45,9 @@ def _layer_plan(module):
         elif isinstance(layer, nn.BatchNorm1d):
             plan.append(("batch_norm", prefix, layer.eps, layer.momentum))
         elif isinstance(layer, nn.LayerNorm):
-            plan.append(("layer_norm", prefix, tuple(layer.normalized_shape), layer.eps))
+            plan.append(
+                ("layer_norm", prefix, tuple(layer.normalized_shape), layer.eps)
+            )
         elif isinstance(layer, nn.GroupNorm):
             plan.append(("group_norm", prefix, layer.num_groups, layer.eps))
         elif isinstance(layer, _Dropout):
@@ -53,11 +59,17 @@ def _layer_plan(module):
     return plan
 
 
+def _member_value(value, transposed):
+    """A member's tensor in the module's layout (linear weights transposed
+    back)."""
+    return value.t().contiguous() if transposed else value.detach().clone()
+
+
 class _StackedMLP:
     """The parameters and buffers of K members of one MLP architecture.
 
-    Each parameter and buffer is one tensor with the members on the first
-    axis (``(K, *shape)``, contiguous).
+    ``params[name]`` is ``(K, *shape)`` (linear weights ``(K, in, out)``, see
+    :attr:`transposed`), ``buffers[name]`` likewise.
 
     Parameters
     ----------
@@ -77,15 +89,16 @@ class _StackedMLP:
         #: the weights that weight decay, L1 and weight noise act on, in order
         self.decayed = [names_by_id[id(p)] for p in _decayed_parameters(template)]
         self.names = list(named)
+        self.transposed = {op[1] + "weight" for op in plan if op[0] == "linear"}
         self.state_keys = list(template.state_dict())
         self.buffer_names = [name for name, _ in template.named_buffers()]
         with torch.no_grad():
-            self.params = {
-                name: torch.stack([m.get_parameter(name) for m in modules])
-                .to(device)
-                .contiguous()
-                for name in self.names
-            }
+            self.params = {}
+            for name in self.names:
+                values = [m.get_parameter(name) for m in modules]
+                if name in self.transposed:
+                    values = [v.t() for v in values]
+                self.params[name] = torch.stack(values).to(device).contiguous()
             self.buffers = {
                 name: torch.stack([m.get_buffer(name) for m in modules]).to(device)
                 for name in self.buffer_names
@@ -115,9 +128,9 @@ class _StackedMLP:
 
         Parameters
         ----------
-        params : dict of name -> Tensor of shape (K', *shape)
-            Members ``start:start + K'`` of the parameters (possibly perturbed,
-            possibly requiring grad).
+        params : dict of name -> Tensor
+            Members ``start:start + K'`` of :attr:`params` (possibly
+            perturbed, possibly requiring grad).
         x : Tensor of shape (K', B, n_features)
         start : int
             First member of ``params`` in the stack (for the buffers).
@@ -129,13 +142,21 @@ class _StackedMLP:
         """
         stop = start + len(x)
         n_dropout = 0
+        fresh = False  # whether x is a temporary that may be overwritten
         for op in self.plan:
             kind = op[0]
             if kind == "linear":
                 weight, bias = params[op[1] + "weight"], params[op[1] + "bias"]
-                x = torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+                x = torch.baddbmm(bias.unsqueeze(1), x, weight)
+                fresh = True
             elif kind == "activation":
-                x = op[1](x)
+                # baddbmm does not keep its output for the backward pass, and
+                # ReLU's backward only needs its own output.
+                if fresh and isinstance(op[1], nn.ReLU):
+                    x = torch.relu_(x)
+                else:
+                    x = op[1](x)
+                fresh = False
             elif kind == "dropout":
                 if training and op[1] > 0:
                     x = x * batch.dropout[n_dropout]
@@ -146,21 +167,25 @@ class _StackedMLP:
                     for key in ("running_mean", "running_var", "num_batches_tracked")
                 }
                 x = _batch_norm(x, params, op, buffers, training, batch)
+                fresh = False
             else:
                 x = _per_row_norm(x, params, op)
+                fresh = False
         return x
 
     def member_state_dict(self, position, params=None, buffers=None):
         """The ``state_dict`` of the member at ``position``, in the template's
-        key order (from ``params``/``buffers``, default: the stack's own)."""
+        key order and layout (from ``params``/``buffers``, default: the
+        stack's own)."""
         params = self.params if params is None else params
         buffers = self.buffers if buffers is None else buffers
-        return {
-            key: (params[key] if key in params else buffers[key])[position]
-            .detach()
-            .clone()
-            for key in self.state_keys
-        }
+        out = {}
+        for key in self.state_keys:
+            if key in params:
+                out[key] = _member_value(params[key][position], key in self.transposed)
+            else:
+                out[key] = buffers[key][position].detach().clone()
+        return out
 
 
 def _batch_norm(x, params, op, buffers, training, batch):
@@ -207,25 +232,31 @@ def _per_row_norm(x, params, op):
     return x * weight + bias
 
 
+def _runs(keys):
+    """Contiguous runs ``(start, stop)`` of equal ``keys``."""
+    runs, start = [], 0
+    for k in range(1, len(keys) + 1):
+        if k == len(keys) or keys[k] != keys[start]:
+            runs.append((start, k))
+            start = k
+    return runs
+
+
 class _StackedOptimizer:
     """The estimator's torch optimizer over the members of a stacked model.
-
-    Its parameters are the per-member views ``stack.params[name][k]``, in the
-    parameter groups of a separate fit (decayed weights, then the rest), so
-    every member has its own state and step count; a member whose gradient is
-    None in a step is neither updated nor changes its state.
 
     Parameters
     ----------
     estimator : sklopt neural estimator
         Gives the optimizer class and constants (as its own fit would).
     stack : _StackedMLP
-    per_member_lr : bool
-        One set of parameter groups per member, so that the members' learning
-        rates can differ (``lr_schedule='plateau'``); else one set for all.
+    keys : list
+        One key per member (its number of batches per epoch): members with
+        equal keys take their optimizer steps together, so adjacent members
+        with the same key and learning rate share one parameter group pair.
     """
 
-    def __init__(self, estimator, stack, per_member_lr=False):
+    def __init__(self, estimator, stack, keys):
         optimizer_class, kwargs = _resolve_optimizer(
             estimator.optimizer, **estimator._optimizer_constants()
         )
@@ -233,10 +264,12 @@ class _StackedOptimizer:
         if kwargs.get("lr") is None:
             kwargs.pop("lr", None)
         self.optimizer_class, self.kwargs = optimizer_class, kwargs
-        self.per_member_lr = per_member_lr
         self.stack = stack
         self.fused = None
-        self._build(states=None, lrs=None)
+        self.keys = list(keys)
+        self.member_lrs = None
+        self._build(states=None)
+        self.member_lrs = [self.optimizer.param_groups[0]["lr"]] * len(stack)
 
     def _name_groups(self):
         """Parameter names and weight decay of each group (as
@@ -251,38 +284,35 @@ class _StackedOptimizer:
             groups.append((others, 0.0))
         return groups
 
-    def _build(self, states, lrs):
+    def _build(self, states):
+        """Build the torch optimizer over the current runs; ``states`` (from
+        :meth:`_member_rows`) gives each member's previous state."""
         stack = self.stack
-        # Per-member views, one list per parameter name.
-        self.views = {name: list(value.unbind(0)) for name, value in stack.params.items()}
-        n_members = len(stack)
+        lrs = self.member_lrs
+        run_keys = self.keys if lrs is None else list(zip(self.keys, lrs))
+        self.runs = _runs(run_keys)
+        self.views = [
+            {name: value[a:b] for name, value in stack.params.items()}
+            for a, b in self.runs
+        ]
         name_groups = self._name_groups()
-        member_sets = (
-            [[k] for k in range(n_members)]
-            if self.per_member_lr
-            else [list(range(n_members))]
-        )
+        self.groups_per_run = len(name_groups)
         groups = []
-        for members in member_sets:
+        for (a, _), views in zip(self.runs, self.views):
             for names, decay in name_groups:
-                group = {
-                    "params": [self.views[name][k] for k in members for name in names]
-                }
+                group = {"params": [views[name] for name in names]}
                 if decay is not None:
                     group["weight_decay"] = decay
                 if lrs is not None:
-                    group["lr"] = lrs[members[0]]
+                    group["lr"] = lrs[a]
                 groups.append(group)
-        self.groups_per_set = len(name_groups)
         self.optimizer = self._make_optimizer(groups)
         if states is not None:
-            for k, member_states in enumerate(states):
-                for name, state in member_states.items():
-                    self.optimizer.state[self.views[name][k]] = state
+            self._load_member_rows(states)
 
     def _make_optimizer(self, groups):
         """The fused implementation where torch has one for this optimizer
-        and device (one kernel for all members), else the multi-tensor one."""
+        and device, else the multi-tensor one."""
         if self.fused is not False:
             try:
                 optimizer = self.optimizer_class(groups, fused=True, **self.kwargs)
@@ -293,53 +323,106 @@ class _StackedOptimizer:
                 return optimizer
         return self.optimizer_class(groups, foreach=True, **self.kwargs)
 
+    def _run_of(self, position):
+        for r, (a, b) in enumerate(self.runs):
+            if a <= position < b:
+                return r, position - a
+        raise IndexError(position)
+
+    def _member_rows(self, positions):
+        """The optimizer state of the members at ``positions``:
+        ``{name: {key: [row or scalar per member]}}``."""
+        out = {}
+        for position in positions:
+            r, row = self._run_of(position)
+            for name, view in self.views[r].items():
+                state = self.optimizer.state.get(view)
+                if not state:
+                    continue
+                entry = out.setdefault(name, {})
+                for key, value in state.items():
+                    is_row = torch.is_tensor(value) and value.dim() > 0
+                    entry.setdefault(key, []).append(value[row] if is_row else value)
+        return out
+
+    def _load_member_rows(self, states):
+        for (a, b), views in zip(self.runs, self.views):
+            for name, entry in states.items():
+                state = {}
+                for key, values in entry.items():
+                    first = values[a]
+                    if torch.is_tensor(first) and first.dim() > 0:
+                        state[key] = torch.stack(values[a:b])
+                    else:  # the step count, shared by the run
+                        state[key] = first.clone() if torch.is_tensor(first) else first
+                self.optimizer.state[views[name]] = state
+
     def lrs(self):
         """The current learning rate of each member."""
-        groups = self.optimizer.param_groups
-        if self.per_member_lr:
-            return [groups[k * self.groups_per_set]["lr"] for k in range(len(self.stack))]
-        return [groups[0]["lr"]] * len(self.stack)
+        return list(self.member_lrs)
 
     def set_lrs(self, lrs):
-        for index, group in enumerate(self.optimizer.param_groups):
-            group["lr"] = lrs[index // self.groups_per_set] if self.per_member_lr else lrs[0]
+        """Set each member's learning rate (splitting or merging runs when
+        members' rates come to differ or agree)."""
+        lrs = list(lrs)
+        if lrs == self.member_lrs:
+            return
+        if _runs(list(zip(self.keys, lrs))) != self.runs:
+            states = self._member_rows(range(len(self.keys)))
+            self.member_lrs = lrs
+            self._build(states)
+            return
+        self.member_lrs = lrs
+        for r, (a, _) in enumerate(self.runs):
+            first = r * self.groups_per_run
+            for group in self.optimizer.param_groups[
+                first : first + self.groups_per_run
+            ]:
+                group["lr"] = lrs[a]
 
     def step(self, grads, start):
-        """Update members ``start:`` with their gradients (``{name: (K', *shape)}``);
-        the members before ``start`` keep their weights and state."""
-        for name, grad in grads.items():
-            if self.fused:
-                # The fused kernels read gradients in the parameters' layout.
-                grad = grad.contiguous()
-            for view, member_grad in zip(self.views[name][start:], grad.unbind(0)):
-                view.grad = member_grad
+        """Update members ``start:`` with their gradients
+        (``{name: (K - start, *shape)}``); the members before ``start`` (whole
+        runs: they have no batch in this step) keep their weights and state."""
+        for (a, b), views in zip(self.runs, self.views):
+            for name, view in views.items():
+                if a >= start:
+                    grad = grads[name][a - start : b - start]
+                    # The fused kernels read gradients in the parameters' layout.
+                    view.grad = grad if grad.is_contiguous() else grad.contiguous()
+                else:
+                    view.grad = None
         self.optimizer.step()
-        for name in grads:
-            for view in self.views[name][start:]:
+        for views in self.views:
+            for view in views.values():
                 view.grad = None
 
     def member_state(self, position):
-        """Optimizer state of one member, ``{parameter name: {key: tensor}}``
-        (the per-parameter state of the torch optimizer of a separate fit)."""
+        """Optimizer state of one member, ``{parameter name: {key: value}}``
+        in the module's layout (the per-parameter state of the torch
+        optimizer of a separate fit)."""
         out = {}
-        for name, views in self.views.items():
-            state = self.optimizer.state.get(views[position])
-            if state:
-                out[name] = {
-                    key: value.detach().clone() if torch.is_tensor(value) else value
-                    for key, value in state.items()
-                }
+        for name, entry in self._member_rows([position]).items():
+            transposed = name in self.stack.transposed
+            out[name] = {
+                key: (
+                    _member_value(values[0], transposed)
+                    if torch.is_tensor(values[0]) and values[0].dim() > 0
+                    else (
+                        values[0].clone() if torch.is_tensor(values[0]) else values[0]
+                    )
+                )
+                for key, values in entry.items()
+            }
         return out
 
     def select(self, keep):
         """Follow :meth:`_StackedMLP.select` (call it first)."""
-        states = [
-            {
-                name: self.optimizer.state[views[k]]
-                for name, views in self.views.items()
-                if views[k] in self.optimizer.state
-            }
-            for k in keep
-        ]
-        lrs = self.lrs()
-        self._build(states, [lrs[k] for k in keep])
+        states = self._member_rows(range(len(self.keys)))
+        states = {
+            name: {key: [values[k] for k in keep] for key, values in entry.items()}
+            for name, entry in states.items()
+        }
+        self.keys = [self.keys[k] for k in keep]
+        self.member_lrs = [self.member_lrs[k] for k in keep]
+        self._build(states)

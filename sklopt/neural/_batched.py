@@ -676,10 +676,15 @@ class _BatchedTrainer:
             ).item()
 
     def _step_scheduler(self, m):
-        if isinstance(m.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            m.scheduler.step(m.history[-1][self.monitor])
-        else:
-            m.scheduler.step()
+        with warnings.catch_warnings():
+            # The scheduler's own optimizer only carries the learning rate.
+            warnings.filterwarnings(
+                "ignore", message=r"Detected call of `lr_scheduler.step\(\)`"
+            )
+            if isinstance(m.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                m.scheduler.step(m.history[-1][self.monitor])
+            else:
+                m.scheduler.step()
 
     def _stop_rule(self, m, epoch):
         """scikit-learn's tol/patience rule (:class:`_StopOnPlateau`) on the

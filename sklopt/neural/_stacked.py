@@ -2,9 +2,12 @@
 
 :class:`_StackedMLP` keeps the parameters of K members of the same
 :class:`~sklopt.neural._modules.MLPModule` architecture as tensors with the
-members on the first axis; linear weights are stored transposed,
-``(K, in_features, out_features)``, so that the forward pass is one
-``torch.baddbmm`` per layer and its weight gradients come out contiguous. The
+members on the first axis. Each linear layer is one ``torch.baddbmm``: as
+``x @ W^T`` with the weights stored transposed, ``(K, in_features,
+out_features)``, or, for narrow layers (fewer than :data:`NARROW` outputs,
+such as output layers), as ``(W @ x^T)^T`` with the weights in the module's
+layout (batched GEMMs with a few output columns are several times slower on
+the CPU); either way the weight gradients come out contiguous. The
 forward pass runs all members at once on a stacked batch of shape
 ``(K, B, n_features)``: batch normalization with per-member statistics and
 running buffers, layer and group normalization with per-member scale and
@@ -30,6 +33,9 @@ from sklopt.neural._optim import _decayed_parameters, _resolve_optimizer
 
 _ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
 
+#: Linear layers with fewer outputs are computed in the transposed orientation.
+NARROW = 32
+
 
 def _layer_plan(module):
     """The forward pass of ``module`` as a list of stacked operations, or a
@@ -40,7 +46,10 @@ def _layer_plan(module):
     for index, layer in enumerate(module.layers):
         prefix = f"layers.{index}."
         if isinstance(layer, nn.Linear):
-            plan.append(("linear", prefix))
+            # Narrow layers are computed as W @ x^T: batched GEMMs with a
+            # handful of output columns are several times slower.
+            narrow = layer.out_features < NARROW
+            plan.append(("linear", prefix, narrow))
             width = layer.out_features
         elif isinstance(layer, nn.BatchNorm1d):
             plan.append(("batch_norm", prefix, layer.eps, layer.momentum))
@@ -57,6 +66,30 @@ def _layer_plan(module):
         else:
             return f"the layer {type(layer).__name__} has no stacked version"
     return plan
+
+
+class _NarrowLinear(torch.autograd.Function):
+    """Stacked linear layer with few outputs: ``W @ x^T + b``, of shape
+    (K, out, B) (the transpose of the layer's output).
+
+    The backward pass computes the input gradient as ``dY @ W`` (contiguous,
+    as the preceding activation's backward wants it) and the weight gradient
+    as ``dY^T @ x`` (in the weights' layout).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return torch.baddbmm(bias.unsqueeze(2), weight, x.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad):  # grad: (K, out, B)
+        x, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        grad_x = torch.bmm(grad.transpose(1, 2), weight) if need_x else None
+        grad_weight = torch.bmm(grad, x) if need_weight else None
+        grad_bias = grad.sum(2) if need_bias else None
+        return grad_x, grad_weight, grad_bias
 
 
 def _member_value(value, transposed):
@@ -89,7 +122,9 @@ class _StackedMLP:
         #: the weights that weight decay, L1 and weight noise act on, in order
         self.decayed = [names_by_id[id(p)] for p in _decayed_parameters(template)]
         self.names = list(named)
-        self.transposed = {op[1] + "weight" for op in plan if op[0] == "linear"}
+        self.transposed = {
+            op[1] + "weight" for op in plan if op[0] == "linear" and not op[2]
+        }
         self.state_keys = list(template.state_dict())
         self.buffer_names = [name for name, _ in template.named_buffers()]
         with torch.no_grad():
@@ -147,7 +182,10 @@ class _StackedMLP:
             kind = op[0]
             if kind == "linear":
                 weight, bias = params[op[1] + "weight"], params[op[1] + "bias"]
-                x = torch.baddbmm(bias.unsqueeze(1), x, weight)
+                if op[2]:  # narrow: weight stored (K, out, in)
+                    x = _NarrowLinear.apply(x, weight, bias).transpose(1, 2)
+                else:  # weight stored transposed, (K, in, out)
+                    x = torch.baddbmm(bias.unsqueeze(1), x, weight)
                 fresh = True
             elif kind == "activation":
                 # baddbmm does not keep its output for the backward pass, and

@@ -64,6 +64,25 @@ from sklopt.neural._stacked import _StackedMLP, _StackedOptimizer
 #: as several stacks, one after the other.
 STACK_BYTES = 1 << 31
 
+_ALLOCATOR_WARM = False
+
+
+def _warm_cpu_allocator():
+    """Let glibc's malloc keep the stack's per-step tensors in its heap.
+
+    A step allocates and frees tensors of a few MiB; glibc maps each one fresh
+    (and page-faults it in) until it has seen a large block freed: freeing
+    one ~32 MiB block raises its adaptive mmap and trim thresholds (to 32 and
+    64 MiB), as any program using such a buffer would. Measured: the page
+    faults of batched training vanish and its CPU time drops by about 10 %.
+    """
+    global _ALLOCATOR_WARM
+    if not _ALLOCATOR_WARM:
+        block = torch.empty((31 << 20) // 4)
+        block.fill_(0.0)
+        del block
+        _ALLOCATOR_WARM = True
+
 
 def _unsupported_reason(estimator):
     """Why the members of ``estimator`` cannot be trained as one batched
@@ -284,6 +303,8 @@ class _BatchedTrainer:
     def __init__(self, probe, members, Xf, target, device, verbose):
         self.probe = probe
         self.device = device
+        if torch.device(device).type == "cpu":
+            _warm_cpu_allocator()
         self.verbose = verbose
         self.classification = probe._classification
         # Fewer batches first: the members that still have a batch at step j

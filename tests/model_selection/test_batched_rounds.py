@@ -87,3 +87,20 @@ def test_unbatchable_rounds(clf_split, capsys):
     with pytest.raises(TypeError, match="check_input"):
         BootstrapReplicas(est, n_rounds=2, verbose=1).fit(X, y, check_input=True)
     assert "Fitting the rounds one by one" in capsys.readouterr().out
+
+
+def test_dataframe_input(clf_split):
+    pd = pytest.importorskip("pandas")
+    X_train, y_train, X_test, y_test = clf_split
+    columns = [f"f{i}" for i in range(X_train.shape[1])]
+    frames = [pd.DataFrame(X, columns=columns) for X in (X_train, X_test)]
+    est = MLPClassifier((8,), max_epochs=3, device="cpu", random_state=0)
+    kwargs = dict(loss="log", n_rounds=3, random_state=0)
+    batched = bias_variance_decomposition(
+        est, frames[0], y_train, frames[1], y_test, **kwargs
+    )
+    apart = bias_variance_decomposition(
+        est, frames[0], y_train, frames[1], y_test, batched=False, **kwargs
+    )
+    assert_allclose(batched.loss, apart.loss, **TOL)
+    assert_allclose(batched.variance, apart.variance, **TOL)

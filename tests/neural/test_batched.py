@@ -351,6 +351,25 @@ def test_bad_member_data_raises_as_a_separate_fit(clf_data):
         est._fit_batched(X_bad, y, members, rows)
 
 
+def test_dataframe_input_keeps_feature_names(clf_data):
+    pd = pytest.importorskip("pandas")
+    X, y = clf_data
+    columns = [f"f{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=columns)
+    est = _clf(max_epochs=2)
+    rows, _ = _draws(len(X), 2, weighted=False)
+    members = [clone(est).set_params(random_state=s) for s in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = est._fit_batched(frame, y, members, rows)
+        apart = [
+            clone(est).set_params(random_state=s).fit(frame.iloc[r], y[r])
+            for s, r in zip(range(2), rows)
+        ]
+    assert list(fitted[0].feature_names_in_) == columns
+    _assert_same(fitted, apart, frame)
+
+
 @pytest.mark.parametrize(
     "n_rows, batch_size, drop_single, expected",
     [(10, 4, False, 3), (9, 4, True, 2), (9, 4, False, 3), (1, 4, True, 1)],

@@ -304,6 +304,7 @@ class _StackedOptimizer:
         self.optimizer_class, self.kwargs = optimizer_class, kwargs
         self.stack = stack
         self.fused = None
+        self.stepped = False
         self.keys = list(keys)
         self.member_lrs = None
         self._build(states=None)
@@ -422,6 +423,24 @@ class _StackedOptimizer:
         """Update members ``start:`` with their gradients
         (``{name: (K - start, *shape)}``); the members before ``start`` (whole
         runs: they have no batch in this step) keep their weights and state."""
+        self._set_grads(grads, start)
+        try:
+            self.optimizer.step()
+        except RuntimeError as exc:
+            # A fused kernel that this torch version lacks for this device is
+            # only detected at the first step; use the multi-tensor one.
+            if not self.fused or self.stepped or "fused" not in str(exc):
+                raise
+            self.fused = False
+            self._build(states=None)
+            self._set_grads(grads, start)
+            self.optimizer.step()
+        self.stepped = True
+        for views in self.views:
+            for view in views.values():
+                view.grad = None
+
+    def _set_grads(self, grads, start):
         for (a, b), views in zip(self.runs, self.views):
             for name, view in views.items():
                 if a >= start:
@@ -430,10 +449,6 @@ class _StackedOptimizer:
                     view.grad = grad if grad.is_contiguous() else grad.contiguous()
                 else:
                     view.grad = None
-        self.optimizer.step()
-        for views in self.views:
-            for view in views.values():
-                view.grad = None
 
     def member_state(self, position):
         """Optimizer state of one member, ``{parameter name: {key: value}}``
@@ -442,16 +457,17 @@ class _StackedOptimizer:
         out = {}
         for name, entry in self._member_rows([position]).items():
             transposed = name in self.stack.transposed
-            out[name] = {
-                key: (
-                    _member_value(values[0], transposed)
-                    if torch.is_tensor(values[0]) and values[0].dim() > 0
-                    else (
-                        values[0].clone() if torch.is_tensor(values[0]) else values[0]
-                    )
-                )
-                for key, values in entry.items()
-            }
+            state = {}
+            for key, (value,) in entry.items():
+                if torch.is_tensor(value) and value.dim() > 0:
+                    state[key] = _member_value(value, transposed)
+                elif torch.is_tensor(value):
+                    # the step count: a float32 CPU scalar, as the member's own
+                    # (non-fused) optimizer keeps it
+                    state[key] = value.detach().to("cpu", torch.float32).clone()
+                else:
+                    state[key] = value
+            out[name] = state
         return out
 
     def select(self, keep):

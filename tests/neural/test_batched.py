@@ -299,6 +299,22 @@ def test_members_continue_training_like_separate_fits(clf_data):
     assert_allclose(_outputs(restored, X), _outputs(batched[0], X))
 
 
+def test_missing_fused_kernel_falls_back_to_multi_tensor(monkeypatch, clf_data):
+    """Some torch versions lack a fused kernel for a device (Adagrad on CUDA);
+    that only shows at the first step."""
+    original = torch.optim.Adagrad.step
+
+    def step(self, *args, **kwargs):
+        if any(group.get("fused") for group in self.param_groups):
+            raise RuntimeError("`fused=True` requires ... supported devices: ['cpu']")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adagrad, "step", step)
+    X, y = clf_data
+    batched, apart = _fit_both(_clf(optimizer="adagrad"), X, y, n_members=2)
+    _assert_same(batched, apart, X)
+
+
 def test_progress_bar_and_interrupt(monkeypatch, clf_data, capsys):
     X, y = clf_data
     original = _BatchedTrainer._end_epoch

@@ -27,8 +27,8 @@ Usage::
     PYTHONPATH=$PWD python benchmarks/bench_batched.py --device cuda   # GPU
 
 Peak memory: on the CPU the growth of the process's peak resident set during
-the fit (``ru_maxrss``) over its resident set before it; on CUDA
-``torch.cuda.max_memory_allocated`` during the fit.
+the fit (``VmHWM``, reset before the fit) over its resident set before it; on
+CUDA ``torch.cuda.max_memory_allocated`` during the fit.
 """
 
 import argparse
@@ -45,15 +45,19 @@ import warnings
 BAGGING = dict(n_estimators=32, n_samples=5000, n_features=40, max_epochs=10)
 
 
-def _rss_bytes():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_bytes(field):
+    """A ``kB`` field of ``/proc/self/status`` (VmRSS, VmHWM), in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
 
 
-def _peak_rss_bytes():
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _reset_peak_rss():
+    """Reset the peak resident set (VmHWM) to the current one (Linux)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def _bagging_data():
@@ -110,7 +114,8 @@ def _worker(args):
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             base = torch.cuda.memory_allocated()
-        rss = _rss_bytes()
+        _reset_peak_rss()
+        rss = _status_bytes("VmRSS")
         start = time.perf_counter()
         result = run()
         if cuda:
@@ -119,7 +124,7 @@ def _worker(args):
         if cuda:
             peak = torch.cuda.max_memory_allocated() - base
         else:
-            peak = max(0, _peak_rss_bytes() - rss)
+            peak = max(0, _status_bytes("VmHWM") - rss)
         return seconds, peak, result
 
     out = {}

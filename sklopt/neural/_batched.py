@@ -456,7 +456,6 @@ class _BatchedTrainer:
         counts_t = torch.from_numpy(counts).to(self.device)
         n_batches = np.array([m.n_batches for m in self.members])
         totals = torch.zeros(len(self.members), dtype=torch.float64, device=self.device)
-        self._step_kwargs = self._constant_step_kwargs()
         for j in range(positions.shape[1]):
             start = int(np.searchsorted(n_batches, j, side="right"))
             step_counts = counts[start:, j]
@@ -469,14 +468,6 @@ class _BatchedTrainer:
             )
             totals[start:] += loss.detach().double() * counts_t[start:, j]
         return totals, counts.sum(1)
-
-    def _constant_step_kwargs(self):
-        recipe = self.members[0].recipe
-        return {
-            "per_member_x": recipe.augment is not None,
-            "input_noise": recipe.input_noise,
-            "weight_noise": recipe.weight_noise,
-        }
 
     def _step(self, positions, counts, counts_t, start):
         """One optimizer step of members ``start:`` on their batches."""

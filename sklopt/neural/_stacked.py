@@ -325,7 +325,7 @@ class _StackedOptimizer:
 
     def _build(self, states):
         """Build the torch optimizer over the current runs; ``states`` (from
-        :meth:`_member_rows`) gives each member's previous state."""
+        :meth:`_stacked_states`) gives each member's previous state."""
         stack = self.stack
         lrs = self.member_lrs
         run_keys = self.keys if lrs is None else list(zip(self.keys, lrs))
@@ -384,15 +384,43 @@ class _StackedOptimizer:
                     entry.setdefault(key, []).append(value[row] if is_row else value)
         return out
 
+    def _stacked_states(self):
+        """The optimizer state of all members, ``{name: {key: value}}`` with
+        a ``(K, ...)`` tensor for per-weight state and a list of per-member
+        values for the step count."""
+        out = {}
+        for (a, b), views in zip(self.runs, self.views):
+            for name, view in views.items():
+                state = self.optimizer.state.get(view)
+                if not state:
+                    continue
+                entry = out.setdefault(name, {})
+                for key, value in state.items():
+                    parts = entry.setdefault(key, [])
+                    if torch.is_tensor(value) and value.dim() > 0:
+                        parts.append(value)
+                    else:
+                        parts.extend([value] * (b - a))
+        return {
+            name: {
+                key: torch.cat(parts)
+                if torch.is_tensor(parts[0]) and parts[0].dim()
+                else parts
+                for key, parts in entry.items()
+            }
+            for name, entry in out.items()
+        }
+
     def _load_member_rows(self, states):
+        """Load states shaped as :meth:`_stacked_states` gives them."""
         for (a, b), views in zip(self.runs, self.views):
             for name, entry in states.items():
                 state = {}
                 for key, values in entry.items():
-                    first = values[a]
-                    if torch.is_tensor(first) and first.dim() > 0:
-                        state[key] = torch.stack(values[a:b])
+                    if torch.is_tensor(values):
+                        state[key] = values[a:b].clone()
                     else:  # the step count, shared by the run
+                        first = values[a]
                         state[key] = first.clone() if torch.is_tensor(first) else first
                 self.optimizer.state[views[name]] = state
 
@@ -407,7 +435,7 @@ class _StackedOptimizer:
         if lrs == self.member_lrs:
             return
         if _runs(list(zip(self.keys, lrs))) != self.runs:
-            states = self._member_rows(range(len(self.keys)))
+            states = self._stacked_states()
             self.member_lrs = lrs
             self._build(states)
             return
@@ -472,11 +500,16 @@ class _StackedOptimizer:
 
     def select(self, keep):
         """Follow :meth:`_StackedMLP.select` (call it first)."""
-        states = self._member_rows(range(len(self.keys)))
-        states = {
-            name: {key: [values[k] for k in keep] for key, values in entry.items()}
-            for name, entry in states.items()
-        }
+        states = self._stacked_states()
+        index = None
+        for entry in states.values():
+            for key, values in entry.items():
+                if torch.is_tensor(values):
+                    if index is None:
+                        index = torch.as_tensor(keep, device=values.device)
+                    entry[key] = values.index_select(0, index)
+                else:
+                    entry[key] = [values[k] for k in keep]
         self.keys = [self.keys[k] for k in keep]
         self.member_lrs = [self.member_lrs[k] for k in keep]
         self._build(states)

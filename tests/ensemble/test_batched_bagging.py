@@ -141,3 +141,29 @@ def test_unbatchable_bases(clf_data, capsys):
     # 'auto' trains a pipeline one by one, without a message (nothing to batch)
     _fit(BaggingClassifier(pipe, n_estimators=2, verbose=1, random_state=0), X, y)
     assert "one by one" not in capsys.readouterr().out
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"normalization": "batch", "early_stopping": True, "dropout": 0.2}],
+    ids=["plain", "batchnorm-early_stopping-dropout"],
+)
+def test_cuda_bagging_batched_equals_one_by_one(params, clf_data, batched_calls):
+    X, y = clf_data
+    base = MLPClassifier(
+        (16,), max_epochs=6, batch_size=32, device="cuda", random_state=0, **params
+    )
+    kwargs = dict(n_estimators=4, random_state=0)
+    batched = _fit(BaggingClassifier(base, batched=True, **kwargs), X, y)
+    apart = _fit(BaggingClassifier(base, batched=False, **kwargs), X, y)
+    assert batched_calls == [4]
+    assert batched.estimators_[0].device_.startswith("cuda")
+    for a, b in zip(batched.estimators_, apart.estimators_):
+        assert a.n_iter_ == b.n_iter_
+    assert_allclose(
+        batched.predict_proba_members(X),
+        apart.predict_proba_members(X),
+        rtol=1e-3,
+        atol=1e-3,
+    )

@@ -104,3 +104,13 @@ def test_dataframe_input(clf_split):
     )
     assert_allclose(batched.loss, apart.loss, **TOL)
     assert_allclose(batched.variance, apart.variance, **TOL)
+
+
+@pytest.mark.gpu
+def test_cuda_bias_variance_batched_equals_one_by_one(clf_split):
+    est = MLPClassifier((16,), max_epochs=5, device="cuda", random_state=0)
+    kwargs = dict(loss="log", n_rounds=5, random_state=0)
+    batched = bias_variance_decomposition(est, *clf_split, batched=True, **kwargs)
+    apart = bias_variance_decomposition(est, *clf_split, batched=False, **kwargs)
+    assert_allclose(batched.loss, apart.loss, rtol=1e-3)
+    assert_allclose(batched.variance, apart.variance, rtol=1e-2, atol=1e-4)

@@ -114,9 +114,9 @@ def test_feature_subsets_are_not_batched(clf_data, batched_calls, capsys):
     X, y = clf_data
     base = MLPClassifier((8,), max_epochs=2, device="cpu")
     with pytest.raises(NotBatchableError, match="different feature subsets"):
-        BaggingClassifier(base, n_estimators=2, max_features=0.5, batched=True).fit(
-            X, y
-        )
+        BaggingClassifier(
+            base, n_estimators=2, max_features=0.5, batched=True, random_state=0
+        ).fit(X, y)
     _fit(
         BaggingClassifier(
             base, n_estimators=2, max_features=0.5, verbose=1, random_state=0
@@ -134,10 +134,10 @@ def test_unbatchable_bases(clf_data, capsys):
     X, y = clf_data
     cnn = CNNClassifier(channels=(2,), image_shape=(1, 2, 3), max_epochs=1)
     with pytest.raises(NotBatchableError, match="CNNClassifier members are trained"):
-        BaggingClassifier(cnn, n_estimators=2, batched=True).fit(X, y)
+        BaggingClassifier(cnn, n_estimators=2, batched=True, random_state=0).fit(X, y)
     pipe = make_pipeline(StandardScaler(), MLPClassifier((4,), max_epochs=1))
     with pytest.raises(NotBatchableError, match="Pipeline offers no batched"):
-        BaggingClassifier(pipe, n_estimators=2, batched=True).fit(X, y)
+        BaggingClassifier(pipe, n_estimators=2, batched=True, random_state=0).fit(X, y)
     # 'auto' trains a pipeline one by one, without a message (nothing to batch)
     _fit(BaggingClassifier(pipe, n_estimators=2, verbose=1, random_state=0), X, y)
     assert "one by one" not in capsys.readouterr().out

@@ -83,9 +83,13 @@ def test_unbatchable_rounds(clf_split, capsys):
         BootstrapReplicas(DecisionTreeRegressor(), n_rounds=2, batched=True).fit(X, y)
     est = MLPRegressor((4,), max_epochs=1, device="cpu")
     with pytest.raises(NotBatchableError, match=r"fit parameters \['check_input'\]"):
-        BootstrapReplicas(est, n_rounds=2, batched=True).fit(X, y, check_input=True)
+        BootstrapReplicas(est, n_rounds=2, batched=True, random_state=0).fit(
+            X, y, check_input=True
+        )
     with pytest.raises(TypeError, match="check_input"):
-        BootstrapReplicas(est, n_rounds=2, verbose=1).fit(X, y, check_input=True)
+        BootstrapReplicas(est, n_rounds=2, verbose=1, random_state=0).fit(
+            X, y, check_input=True
+        )
     assert "Fitting the rounds one by one" in capsys.readouterr().out
 
 

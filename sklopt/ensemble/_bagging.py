@@ -178,7 +178,6 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
-        batched = _resolve_batched(self.batched, self.estimator_)
         weights_in_fit = _supports_sample_weight(self.estimator_)
         settings = self._draw_settings_for(X, sample_weight, weights_in_fit)
         n_old = self._check_warm_start(settings)
@@ -190,6 +189,14 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         self._draw_settings = settings
         # Features are kept; rows are drawn again when a member needs them.
         features = [_draw_member_indices(seed, settings)[1] for seed in seeds]
+        batched = _resolve_batched(
+            self.batched,
+            self.estimator_,
+            features,
+            X.shape[1],
+            verbose=self.verbose,
+            owner=type(self).__name__,
+        )
         members = self._fit_new_members(
             X, y, sample_weight if weights_in_fit else None, features, seeds, batched
         )
@@ -427,10 +434,18 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         derived from it.
     %(verbose)s
     batched : {'auto', True, False}, default='auto'
-        Train neural members together as one batched model. No base
-        estimator supports batched training yet: ``'auto'`` and ``False``
-        train the members one by one, ``True`` raises
-        :class:`~sklopt.exceptions.NotBatchableError`.
+        Train the members together as one batched model: K networks for
+        about the price of one on a GPU (see the user guide,
+        ``docs/user_guide/batched.rst``). Each member gets exactly the
+        weights of one-by-one training (same rows, weights, seed, shuffling,
+        dropout masks, noise and mixup draws; to float32 rounding).
+        ``'auto'`` batches :class:`~sklopt.neural.MLPClassifier` and
+        :class:`~sklopt.neural.MLPRegressor` members when their settings
+        allow it and all members use all columns, and otherwise trains them
+        one by one (saying why when ``verbose``); ``True`` raises
+        :class:`~sklopt.exceptions.NotBatchableError` when it cannot batch;
+        ``False`` always trains one by one. Batched training runs in this
+        process on the members' ``device`` and ignores ``n_jobs``.
 
     Attributes
     ----------
@@ -626,10 +641,18 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         derived from it.
     %(verbose)s
     batched : {'auto', True, False}, default='auto'
-        Train neural members together as one batched model. No base
-        estimator supports batched training yet: ``'auto'`` and ``False``
-        train the members one by one, ``True`` raises
-        :class:`~sklopt.exceptions.NotBatchableError`.
+        Train the members together as one batched model: K networks for
+        about the price of one on a GPU (see the user guide,
+        ``docs/user_guide/batched.rst``). Each member gets exactly the
+        weights of one-by-one training (same rows, weights, seed, shuffling,
+        dropout masks, noise and mixup draws; to float32 rounding).
+        ``'auto'`` batches :class:`~sklopt.neural.MLPClassifier` and
+        :class:`~sklopt.neural.MLPRegressor` members when their settings
+        allow it and all members use all columns, and otherwise trains them
+        one by one (saying why when ``verbose``); ``True`` raises
+        :class:`~sklopt.exceptions.NotBatchableError` when it cannot batch;
+        ``False`` always trains one by one. Batched training runs in this
+        process on the members' ``device`` and ignores ``n_jobs``.
 
     Attributes
     ----------

@@ -1,6 +1,7 @@
 """Shared machinery of the ensembles: base-estimator checks, per-member seeds,
 row and feature draws, and the single routine that fits the members of a
-bagging ensemble (the place where batched neural training plugs in)."""
+bagging ensemble, one by one or, for neural networks, all at once as one
+batched model (:func:`_fit_members`)."""
 
 import warnings
 from collections.abc import Sequence
@@ -318,50 +319,84 @@ def _member_X(X, features):
 # --- fitting the members of a bagging ensemble ----------------------------------
 
 
-def _batched_trainer(estimator):
-    """The batched-training hook of ``estimator``, or None.
+def _batched_reason(estimator, features=None, n_features=None):
+    """Why the members of ``estimator`` cannot be trained together as one
+    batched model, or None when they can.
 
-    No base estimator offers one yet; the batched neural training plugs in
-    here and in :func:`_fit_members`.
+    The base estimator decides from its settings (the duck-typed hooks
+    ``_batched_unsupported_reason()`` and ``_fit_batched(...)`` of the
+    :mod:`sklopt.neural` estimators); the members must also see the same
+    columns.
     """
+    name = type(estimator).__name__
+    if not (
+        hasattr(estimator, "_fit_batched")
+        and hasattr(estimator, "_batched_unsupported_reason")
+    ):
+        return f"{name} offers no batched training"
+    reason = estimator._batched_unsupported_reason()
+    if reason is not None:
+        return reason
+    if features is not None:
+        all_columns = np.arange(n_features)
+        if any(not np.array_equal(f, all_columns) for f in features):
+            return (
+                "the members use different feature subsets (max_features < 1.0 or "
+                "bootstrap_features=True)"
+            )
     return None
 
 
-def _resolve_batched(batched, estimator):
+def _resolve_batched(
+    batched, estimator, features=None, n_features=None, *, verbose=0, owner=None
+):
     """Decide whether the members are trained as one batched model.
 
-    ``'auto'`` batches when the base estimator offers a batched-training hook;
-    ``False`` never batches; ``True`` raises :class:`NotBatchableError` when
-    batching is impossible.
+    ``'auto'`` batches when :func:`_batched_reason` finds nothing against it
+    (with ``verbose``, it says why it trains the members one by one when the
+    base estimator offers batched training but these settings do not allow
+    it); ``False`` never batches; ``True`` raises :class:`NotBatchableError`
+    with the reason when batching is impossible.
     """
-    trainer = _batched_trainer(estimator)
-    if batched is True and trainer is None:
+    if batched is False:
+        return False
+    reason = _batched_reason(estimator, features, n_features)
+    if reason is None:
+        return True
+    if batched is True:
         raise NotBatchableError(
-            f"batched=True, but {type(estimator).__name__} offers no batched "
-            "training (no base estimator supports it yet); use batched='auto' or "
-            "batched=False to train the members one by one."
+            f"batched=True, but the members cannot be trained as one batched model: "
+            f"{reason}. Use batched='auto' or batched=False to train them one by one."
         )
-    return batched is not False and trainer is not None
+    if verbose and hasattr(estimator, "_fit_batched"):
+        print(f"[{owner or 'ensemble'}] Training the members one by one: {reason}.")
+    return False
+
+
+def _member_data(estimator, rows, sample_weight, n_samples):
+    """The rows and ``sample_weight`` a member is fitted on.
+
+    When the estimator accepts ``sample_weight``, the distinct rows drawn,
+    weighted by how often each was drawn (times ``sample_weight``; None when
+    all weights are 1); otherwise the drawn rows themselves, repeats included.
+    """
+    if not _supports_sample_weight(estimator):
+        return rows, None
+    counts = np.bincount(rows, minlength=n_samples)
+    in_bag = np.flatnonzero(counts)
+    weight = counts[in_bag].astype(np.float64)
+    if sample_weight is not None:
+        weight *= sample_weight[in_bag]
+    return in_bag, None if np.all(weight == 1.0) else weight
 
 
 def _fit_one_member(estimator, X, y, sample_weight, rows, features, seed):
-    """Fit one clone of ``estimator`` on ``rows`` and ``features`` of (X, y).
-
-    When the estimator accepts ``sample_weight``, it is fitted on the distinct
-    rows drawn, weighted by how often each was drawn (times ``sample_weight``);
-    otherwise on the drawn rows themselves, repeats included.
-    """
+    """Fit one clone of ``estimator`` on ``rows`` and ``features`` of (X, y)
+    (see :func:`_member_data`)."""
     member = _make_member(estimator, seed)
-    if _supports_sample_weight(estimator):
-        counts = np.bincount(rows, minlength=X.shape[0])
-        in_bag = np.flatnonzero(counts)
-        weight = counts[in_bag].astype(np.float64)
-        if sample_weight is not None:
-            weight *= sample_weight[in_bag]
-        fit_params = {} if np.all(weight == 1.0) else {"sample_weight": weight}
-        member.fit(_member_X(X[in_bag], features), y[in_bag], **fit_params)
-    else:
-        member.fit(_member_X(X[rows], features), y[rows])
+    rows, weight = _member_data(estimator, rows, sample_weight, X.shape[0])
+    fit_params = {} if weight is None else {"sample_weight": weight}
+    member.fit(_member_X(X[rows], features), y[rows], **fit_params)
     return member
 
 
@@ -375,6 +410,22 @@ class _MembersInterrupted(KeyboardInterrupt):
 
     def __reduce__(self):
         return type(self), (self.members,)
+
+
+def _fit_members_batched(estimator, X, y, sample_weight, rows, seeds, verbose=0):
+    """Fit all members at once through the estimator's batched-training hook;
+    each member ends up as :func:`_fit_one_member` would fit it."""
+    keys = _random_state_keys(estimator)
+    members = [_make_member(estimator, seed, keys) for seed in seeds]
+    data = [_member_data(estimator, r, sample_weight, X.shape[0]) for r in rows]
+    return estimator._fit_batched(
+        X,
+        y,
+        members,
+        [member_rows for member_rows, _ in data],
+        [weight for _, weight in data],
+        verbose=verbose,
+    )
 
 
 def _parallel_fit_members(
@@ -431,16 +482,19 @@ def _fit_members(
     verbose : int, default=0
         A progress bar over the members (one job), else joblib's reports.
     batched : bool, default=False
-        Whether to train the members together as one batched model (see
-        :func:`_resolve_batched`); no base estimator supports it yet.
+        Train the members together as one batched model through the
+        estimator's ``_fit_batched`` hook (see :func:`_resolve_batched`; the
+        members then use all columns, and ``n_jobs`` is not used): the same
+        members as one-by-one training.
 
     Returns
     -------
     members : list of fitted estimators, in the order of ``seeds``
     """
-    if batched:  # pragma: no cover - no estimator offers the hook yet
-        trainer = _batched_trainer(estimator)
-        return trainer(X, y, sample_weight, rows, features, seeds, n_jobs, verbose)
+    if batched:
+        return _fit_members_batched(
+            estimator, X, y, sample_weight, rows, seeds, verbose
+        )
     chunks = _partition_estimators(len(seeds), n_jobs)
     # One chunk: a progress bar over its members; several: joblib's reports.
     single = len(chunks) == 1

@@ -308,6 +308,7 @@ _RESPONSES = {"squared": "values", "0-1": "codes", "log": "proba"}
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "fit_params": [dict, None],
+        "batched": [StrOptions({"auto"}), "boolean"],
     },
     prefer_skip_nested_validation=False,
 )
@@ -325,6 +326,7 @@ def bias_variance_decomposition(
     n_jobs=None,
     verbose=0,
     fit_params=None,
+    batched="auto",
 ):
     """Decompose an estimator's expected test loss into bias, variance and noise.
 
@@ -372,6 +374,15 @@ def bias_variance_decomposition(
     fit_params : dict or None, default=None
         Passed to every ``fit``; array values with one entry per training
         sample (such as ``sample_weight``) are indexed by the round's rows.
+    batched : {'auto', True, False}, default='auto'
+        Fit all rounds at once as one batched model when ``estimator`` is a
+        :mod:`sklopt.neural` network whose settings allow it (see
+        ``docs/user_guide/batched.rst``): each round gets the fit it would
+        get on its own (to float32 rounding), for a fraction of the time;
+        ``n_jobs`` is then not used. ``'auto'`` falls back to one-by-one
+        fitting otherwise (saying why when ``verbose``), ``True`` raises
+        :class:`~sklopt.exceptions.NotBatchableError` instead, ``False``
+        always fits one by one.
 
     Returns
     -------
@@ -457,6 +468,7 @@ def bias_variance_decomposition(
             fit_params=fit_params,
             n_jobs=n_jobs,
             verbose=verbose,
+            batched=batched,
         )
     terms = _decompose(loss, predictions, y_test, y_test_true, classes)
     return _result_from_terms(loss, terms, n_rounds, classes)
@@ -480,6 +492,7 @@ def bias_variance_decomposition(
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
+        "batched": [StrOptions({"auto"}), "boolean"],
     },
     prefer_skip_nested_validation=False,
 )
@@ -497,6 +510,7 @@ def bias_variance_curve(
     random_state=None,
     n_jobs=None,
     verbose=0,
+    batched="auto",
 ):
     """Bias, variance and expected loss over a range of one parameter.
 
@@ -531,6 +545,9 @@ def bias_variance_curve(
     %(random_state)s
     %(n_jobs)s
     %(verbose)s
+    batched : {'auto', True, False}, default='auto'
+        Fit the rounds of each value as one batched model (see
+        :func:`bias_variance_decomposition`).
 
     Returns
     -------
@@ -588,6 +605,7 @@ def bias_variance_curve(
             random_state=round_seed,
             n_jobs=n_jobs,
             verbose=verbose,
+            batched=batched,
         )
         for template in templates
     ]

@@ -23,6 +23,7 @@ from sklopt.utils._validation import (
     HasMethods,
     Integral,
     Interval,
+    StrOptions,
     _fit_context,
     check_sample_weight,
     check_two_classes,
@@ -79,6 +80,15 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
     %(random_state)s
     %(n_jobs)s
     %(verbose)s
+    batched : {'auto', True, False}, default='auto'
+        Fit all replicas at once as one batched model when ``estimator`` is
+        a :mod:`sklopt.neural` network whose settings allow it (see
+        ``docs/user_guide/batched.rst``): every replica gets the weights it
+        would get on its own (to float32 rounding), for a fraction of the
+        time; ``n_jobs`` is then not used. ``'auto'`` falls back to
+        one-by-one fitting otherwise (saying why when ``verbose``), ``True``
+        raises :class:`~sklopt.exceptions.NotBatchableError` instead,
+        ``False`` always fits one by one.
 
     Attributes
     ----------
@@ -128,16 +138,25 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
+        "batched": [StrOptions({"auto"}), "boolean"],
     }
 
     def __init__(
-        self, estimator, n_rounds=50, *, random_state=None, n_jobs=None, verbose=0
+        self,
+        estimator,
+        n_rounds=50,
+        *,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+        batched="auto",
     ):
         self.estimator = estimator
         self.n_rounds = n_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.batched = batched
 
     def _validate_X(self, X):
         return validate_data(
@@ -207,6 +226,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
                 fit_params=fit_params,
                 n_jobs=self.n_jobs,
                 verbose=self.verbose,
+                batched=self.batched,
             )
 
     def predict_members(self, X):

@@ -6,8 +6,10 @@ One place fits the clones of every bootstrap round
 :func:`~sklopt.model_selection.bias_variance_decomposition`,
 :class:`~sklopt.model_selection.BootstrapReplicas` and the scorers of
 :func:`~sklopt.model_selection.bias_variance_scorers` all go through them, so
-that a faster way of fitting the rounds (for example training neural replicas
-as one batched model) only has to be slotted in here.
+that a faster way of fitting the rounds only has to be slotted in here: neural
+replicas are trained all at once as one batched model
+(:func:`_fit_predict_batched`, through the estimators' ``_fit_batched``
+hook).
 """
 
 import copy
@@ -197,8 +199,10 @@ def _fit_predict_rounds(
     fit_params=None,
     n_jobs=None,
     verbose=0,
+    batched="auto",
 ):
-    """Fit one clone of ``estimator`` per round; the hook for batched fitting.
+    """Fit one clone of ``estimator`` per round, one by one (in parallel) or
+    all at once as one batched model.
 
     Parameters
     ----------
@@ -227,6 +231,11 @@ def _fit_predict_rounds(
         Passed to every ``fit``; sample-aligned values are indexed by the rows.
     n_jobs, verbose : int or None
         Parallel jobs (joblib) and progress bar.
+    batched : {'auto', True, False}
+        Fit the rounds as one batched model through the estimator's
+        ``_fit_batched`` hook (neural networks; see
+        :func:`_resolve_batched_rounds`), which gives each round the fit it
+        would get on its own; ``n_jobs`` is then not used.
 
     Returns
     -------
@@ -241,6 +250,18 @@ def _fit_predict_rounds(
         stored predictions.
     """
     template = clone(estimator)
+    if _resolve_batched_rounds(batched, template, fit_params, verbose):
+        return _fit_predict_batched(
+            template,
+            X_train,
+            y_train,
+            X_test,
+            indices,
+            response,
+            classes,
+            fit_params,
+            verbose,
+        )
     common = (template, X_train, y_train, fit_params, X_test, response, classes)
     results = _map_rounds(
         _fit_one_round,
@@ -258,6 +279,68 @@ def _fit_predict_rounds(
         if predictions is None:
             predictions = np.empty((n_rounds, *prediction.shape), prediction.dtype)
         predictions[r] = prediction
+    return predictions
+
+
+def _resolve_batched_rounds(batched, estimator, fit_params, verbose=0):
+    """Whether the rounds are fitted as one batched model.
+
+    ``'auto'``: when the estimator offers batched training
+    (``_fit_batched``/``_batched_unsupported_reason``, the neural networks),
+    its settings allow it, and ``fit_params`` holds at most ``sample_weight``;
+    with ``verbose`` it says why it fits the rounds one by one otherwise.
+    ``True`` raises :class:`~sklopt.exceptions.NotBatchableError` when it
+    cannot batch; ``False`` never batches.
+    """
+    if batched is False:
+        return False
+    offers = hasattr(estimator, "_fit_batched") and hasattr(
+        estimator, "_batched_unsupported_reason"
+    )
+    if not offers:
+        reason = f"{type(estimator).__name__} offers no batched training"
+    else:
+        reason = estimator._batched_unsupported_reason()
+        other = sorted(set(fit_params or {}) - {"sample_weight"})
+        if reason is None and other:
+            reason = f"the fit parameters {other} are not supported by batched training"
+    if reason is None:
+        return True
+    if batched is True:
+        from sklopt.exceptions import NotBatchableError
+
+        raise NotBatchableError(
+            f"batched=True, but the rounds cannot be fitted as one batched model: "
+            f"{reason}. Use batched='auto' or batched=False to fit them one by one."
+        )
+    if verbose and offers:
+        print(f"[bootstrap rounds] Fitting the rounds one by one: {reason}.")
+    return False
+
+
+def _fit_predict_batched(
+    template, X, y, X_test, indices, response, classes, fit_params, verbose
+):
+    """The rounds of :func:`_fit_predict_rounds` fitted as one batched model:
+    round ``r`` is a deep copy of ``template`` fitted on ``X[rows_r]`` (so its
+    ``random_state`` is used as one-by-one fitting uses it)."""
+    rows = [np.asarray(r) for r in indices]
+    members = [copy.deepcopy(template) for _ in rows]
+    weights = None
+    sample_weight = (fit_params or {}).get("sample_weight")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)
+        weights = [sample_weight[r] for r in rows]
+    fitted = template._fit_batched(X, y, members, rows, weights, verbose=verbose)
+    if X_test is None:
+        return fitted
+    predictions = None
+    for r, member in enumerate(fitted):
+        prediction = _respond(member, X_test, response, classes)
+        if predictions is None:
+            predictions = np.empty((len(fitted), *prediction.shape), prediction.dtype)
+        predictions[r] = prediction
+        fitted[r] = None  # only the predictions are kept
     return predictions
 
 

@@ -38,6 +38,12 @@ image_shape=None, history=None, feature_names_in=None)``
     Turn an unfitted estimator into a fitted one from a module
     ``state_dict`` and fitted metadata (no training), e.g. for the members of
     a batched ensemble.
+``_batched_unsupported_reason()`` / ``_fit_batched(X, y, members, rows,
+sample_weights=None, verbose=0)``
+    Train many copies of the estimator (differing only in ``random_state``)
+    as one batched model, each exactly as its own ``fit`` on its rows would
+    (:mod:`sklopt.neural._batched`); used by the bagging ensembles and the
+    bootstrap rounds of :mod:`sklopt.model_selection`.
 ``_forward(X)`` / ``_predict_output(X)``
     Raw module outputs (logits or values) as numpy, after validation.
 :func:`sklopt.neural._functional._flat_loss_function`
@@ -436,9 +442,20 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     def _split(self, X, target, weight, streams, early_stopping):
         """Training and validation tensors (the validation part is held out
         only with early stopping)."""
-        n_samples = len(X)
         if not early_stopping:
             return self._tensor_data(X, target, weight), None
+        train_idx, valid_idx = self._split_indices(target, streams)
+
+        def part(idx):
+            w = None if weight is None else weight[idx]
+            return self._tensor_data(X[idx], target[torch.from_numpy(idx)], w)
+
+        return part(train_idx), part(valid_idx)
+
+    def _split_indices(self, target, streams):
+        """Sorted training and validation positions of the early-stopping
+        hold-out split of ``target`` (the ``split`` stream)."""
+        n_samples = len(target)
         stratify = target.numpy() if self._classification else None
         try:
             train_idx, valid_idx = train_test_split(
@@ -455,12 +472,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
                 f"({kind}as validation data), which is not possible here: {exc} "
                 "Use a larger data set or validation_fraction, or early_stopping=False."
             ) from exc
-
-        def part(idx):
-            w = None if weight is None else weight[idx]
-            return self._tensor_data(X[idx], target[torch.from_numpy(idx)], w)
-
-        return part(np.sort(train_idx)), part(np.sort(valid_idx))
+        return np.sort(train_idx), np.sort(valid_idx)
 
     @staticmethod
     def _tensor_data(X, target, weight):
@@ -634,6 +646,10 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         history=None,
         feature_names_in=None,
         device="cpu",
+        streams=None,
+        best_epoch=None,
+        optimizer_state=None,
+        lr=None,
     ):
         """Make this (unfitted) estimator a fitted one from module weights.
 
@@ -653,6 +669,19 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             Per-epoch records with keys among :data:`HISTORY_COLUMNS`.
         feature_names_in : array-like of str or None
         device : str
+        streams : _RandomStreams or None
+            The random streams of the training run, so that warm-started fits
+            and ``partial_fit`` continue them; None starts them from the seed
+            of ``random_state``.
+        best_epoch : int or None
+            ``best_epoch_`` (default: the number of epochs in ``history``).
+        optimizer_state : dict or None
+            Per-parameter optimizer state (``{parameter name: {key:
+            tensor}}``, the keys of the torch optimizer's ``state``), so that
+            continued training resumes the optimizer.
+        lr : float or None
+            The learning rate reached (after a schedule), set in the
+            optimizer's parameter groups.
 
         Returns
         -------
@@ -666,9 +695,17 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             classes=classes, n_outputs=n_outputs, image_shape=image_shape
         )
         device = _resolve_device(device)
-        streams = _RandomStreams(_derive_seed(self.random_state), device)
+        if streams is None:
+            streams = _RandomStreams(_derive_seed(self.random_state), device)
         net = self._make_net(device, streams, self.early_stopping)
         net.module_.load_state_dict(state_dict)
+        if optimizer_state is not None:
+            params = dict(net.module_.named_parameters())
+            for name, state in optimizer_state.items():
+                net.optimizer_.state[params[name]] = state
+        if lr is not None:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = lr
         if history is not None:
             records = (
                 history.to_dict("records")
@@ -682,7 +719,49 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
                         net.history.record(key, value)
         net.stop_reason_ = None
         self._set_fitted(net, device)
+        if best_epoch is not None:
+            self.best_epoch_ = int(best_epoch)
         return self
+
+    # ---- batched training of many copies (ensembles, bootstrap rounds) ------
+    def _batched_unsupported_reason(self):
+        """Why copies of this estimator cannot be trained together as one
+        batched model, or None when they can (settings only; see
+        :func:`sklopt.neural._batched._unsupported_reason`)."""
+        from sklopt.neural._batched import _unsupported_reason
+
+        return _unsupported_reason(self)
+
+    def _fit_batched(self, X, y, members, rows, sample_weights=None, *, verbose=0):
+        """Fit ``members`` (unfitted copies of this estimator that differ at
+        most in ``random_state``) as one batched model.
+
+        Member ``i`` ends up as if ``members[i].fit(X[rows[i]], y[rows[i]],
+        sample_weight=sample_weights[i])`` had been called (see
+        :mod:`sklopt.neural._batched`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        members : list of estimators
+        rows : list of int arrays
+            Training rows of each member (repeats allowed).
+        sample_weights : list of (array or None), or None
+            Sample weights of each member's rows.
+        verbose : int
+            A progress bar over the epochs.
+
+        Returns
+        -------
+        members : list of fitted estimators
+            The same objects as ``members``, fitted.
+        """
+        from sklopt.neural._batched import _fit_members_batched
+
+        return _fit_members_batched(
+            self, X, y, members, rows, sample_weights, verbose=verbose
+        )
 
     @abstractmethod
     def _set_metadata(self, *, classes, n_outputs, image_shape):

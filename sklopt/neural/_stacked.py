@@ -1,0 +1,515 @@
+"""K networks of one architecture held as one stacked model.
+
+:class:`_StackedMLP` keeps the parameters of K members of the same
+:class:`~sklopt.neural._modules.MLPModule` architecture as tensors with the
+members on the first axis. Each linear layer is one ``torch.baddbmm``: as
+``x @ W^T`` with the weights stored transposed, ``(K, in_features,
+out_features)``, or, for narrow layers (fewer than :data:`NARROW` outputs,
+such as output layers), as ``(W @ x^T)^T`` with the weights in the module's
+layout (batched GEMMs with a few output columns are several times slower on
+the CPU); either way the weight gradients come out contiguous. The
+forward pass runs all members at once on a stacked batch of shape
+``(K, B, n_features)``: batch normalization with per-member statistics and
+running buffers, layer and group normalization with per-member scale and
+shift, dropout with per-member masks.
+
+:class:`_StackedOptimizer` is a torch optimizer of the estimator's class and
+constants over slices of those tensors. The members are grouped into
+contiguous runs that share their step count and learning rate (members with
+the same number of batches per epoch), and each run is one parameter group
+pair (decayed weights, the rest) as in a separate fit: every member keeps its
+own moment estimates, and a run without gradients in a step (its members have
+no batch left in the epoch) is neither updated nor changes its state. The
+fused implementation is used where torch has one (Adam, AdamW, SGD, Adagrad;
+one kernel for all members), else the multi-tensor one.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from sklopt.neural._modules import ACTIVATIONS, MLPModule, _Dropout
+from sklopt.neural._optim import _decayed_parameters, _resolve_optimizer
+
+_ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
+
+#: Linear layers with fewer outputs are computed in the transposed orientation.
+NARROW = 32
+
+
+def _layer_plan(module):
+    """The forward pass of ``module`` as a list of stacked operations, or a
+    string saying why it cannot be stacked."""
+    if not isinstance(module, MLPModule):
+        return f"{type(module).__name__} is not an MLP module"
+    plan, width = [], None
+    for index, layer in enumerate(module.layers):
+        prefix = f"layers.{index}."
+        if isinstance(layer, nn.Linear):
+            # Narrow layers are computed as W @ x^T: batched GEMMs with a
+            # handful of output columns are several times slower.
+            narrow = layer.out_features < NARROW
+            plan.append(("linear", prefix, narrow))
+            width = layer.out_features
+        elif isinstance(layer, nn.BatchNorm1d):
+            plan.append(("batch_norm", prefix, layer.eps, layer.momentum))
+        elif isinstance(layer, nn.LayerNorm):
+            plan.append(
+                ("layer_norm", prefix, tuple(layer.normalized_shape), layer.eps)
+            )
+        elif isinstance(layer, nn.GroupNorm):
+            plan.append(("group_norm", prefix, layer.num_groups, layer.eps))
+        elif isinstance(layer, _Dropout):
+            plan.append(("dropout", layer.p, width))
+        elif isinstance(layer, _ACTIVATION_TYPES):
+            plan.append(("activation", layer))
+        else:
+            return f"the layer {type(layer).__name__} has no stacked version"
+    return plan
+
+
+class _NarrowLinear(torch.autograd.Function):
+    """Stacked linear layer with few outputs: ``W @ x^T + b``, of shape
+    (K, out, B) (the transpose of the layer's output).
+
+    The backward pass computes the input gradient as ``dY @ W`` (contiguous,
+    as the preceding activation's backward wants it) and the weight gradient
+    as ``dY^T @ x`` (in the weights' layout).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return torch.baddbmm(bias.unsqueeze(2), weight, x.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad):  # grad: (K, out, B)
+        x, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        grad_x = torch.bmm(grad.transpose(1, 2), weight) if need_x else None
+        grad_weight = torch.bmm(grad, x) if need_weight else None
+        grad_bias = grad.sum(2) if need_bias else None
+        return grad_x, grad_weight, grad_bias
+
+
+def _member_value(value, transposed):
+    """A member's tensor in the module's layout (linear weights transposed
+    back)."""
+    return value.t().contiguous() if transposed else value.detach().clone()
+
+
+class _StackedMLP:
+    """The parameters and buffers of K members of one MLP architecture.
+
+    ``params[name]`` is ``(K, *shape)`` (linear weights ``(K, in, out)``, see
+    :attr:`transposed`), ``buffers[name]`` likewise.
+
+    Parameters
+    ----------
+    modules : list of MLPModule
+        The initialised members (same architecture), in stack order.
+    device : str
+    """
+
+    def __init__(self, modules, device):
+        template = modules[0]
+        plan = _layer_plan(template)
+        if isinstance(plan, str):
+            raise ValueError(plan)
+        self.plan = plan
+        named = dict(template.named_parameters())
+        names_by_id = {id(p): name for name, p in named.items()}
+        #: the weights that weight decay, L1 and weight noise act on, in order
+        self.decayed = [names_by_id[id(p)] for p in _decayed_parameters(template)]
+        self.names = list(named)
+        self.transposed = {
+            op[1] + "weight" for op in plan if op[0] == "linear" and not op[2]
+        }
+        self.state_keys = list(template.state_dict())
+        self.buffer_names = [name for name, _ in template.named_buffers()]
+        with torch.no_grad():
+            self.params = {}
+            for name in self.names:
+                values = [m.get_parameter(name) for m in modules]
+                if name in self.transposed:
+                    values = [v.t() for v in values]
+                self.params[name] = torch.stack(values).to(device).contiguous()
+            self.buffers = {
+                name: torch.stack([m.get_buffer(name) for m in modules]).to(device)
+                for name in self.buffer_names
+            }
+        self.dropout_widths = [op[2] for op in plan if op[0] == "dropout"]
+
+    def __len__(self):
+        return len(next(iter(self.params.values())))
+
+    def select(self, keep):
+        """Keep only the members at positions ``keep`` (a list of ints)."""
+        device = next(iter(self.params.values())).device
+        index = torch.as_tensor(keep, device=device)
+        self.params = {k: v.index_select(0, index) for k, v in self.params.items()}
+        self.buffers = {k: v.index_select(0, index) for k, v in self.buffers.items()}
+
+    def finite(self):
+        """Whether each member's parameters are all finite (bool array)."""
+        ok = None
+        for value in self.params.values():
+            member_ok = torch.isfinite(value).flatten(1).all(1)
+            ok = member_ok if ok is None else ok & member_ok
+        return ok.cpu().numpy()
+
+    def forward(self, params, x, *, start=0, training=False, batch=None):
+        """Stacked forward pass.
+
+        Parameters
+        ----------
+        params : dict of name -> Tensor
+            Members ``start:start + K'`` of :attr:`params` (possibly
+            perturbed, possibly requiring grad).
+        x : Tensor of shape (K', B, n_features)
+        start : int
+            First member of ``params`` in the stack (for the buffers).
+        training : bool
+            Training mode: batch statistics (and running-buffer updates) in
+            batch normalization, dropout masks from ``batch``.
+        batch : _StackedBatch or None
+            Row counts, padding mask and dropout masks of a training batch.
+        """
+        stop = start + len(x)
+        n_dropout = 0
+        fresh = False  # whether x is a temporary that may be overwritten
+        for op in self.plan:
+            kind = op[0]
+            if kind == "linear":
+                weight, bias = params[op[1] + "weight"], params[op[1] + "bias"]
+                if op[2]:  # narrow: weight stored (K, out, in)
+                    x = _NarrowLinear.apply(x, weight, bias).transpose(1, 2)
+                else:  # weight stored transposed, (K, in, out)
+                    x = torch.baddbmm(bias.unsqueeze(1), x, weight)
+                fresh = True
+            elif kind == "activation":
+                # baddbmm does not keep its output for the backward pass, and
+                # ReLU's backward only needs its own output.
+                if fresh and isinstance(op[1], nn.ReLU):
+                    x = torch.relu_(x)
+                else:
+                    x = op[1](x)
+                fresh = False
+            elif kind == "dropout":
+                if training and op[1] > 0:
+                    x = x * batch.dropout[n_dropout]
+                n_dropout += 1
+            elif kind == "batch_norm":
+                buffers = {
+                    key: self.buffers[op[1] + key][start:stop]
+                    for key in ("running_mean", "running_var", "num_batches_tracked")
+                }
+                x = _batch_norm(x, params, op, buffers, training, batch)
+                fresh = False
+            else:
+                x = _per_row_norm(x, params, op)
+                fresh = False
+        return x
+
+    def member_state_dict(self, position, params=None, buffers=None):
+        """The ``state_dict`` of the member at ``position``, in the template's
+        key order and layout (from ``params``/``buffers``, default: the
+        stack's own)."""
+        params = self.params if params is None else params
+        buffers = self.buffers if buffers is None else buffers
+        out = {}
+        for key in self.state_keys:
+            if key in params:
+                out[key] = _member_value(params[key][position], key in self.transposed)
+            else:
+                out[key] = buffers[key][position].detach().clone()
+        return out
+
+
+def _batch_norm(x, params, op, buffers, training, batch):
+    """BatchNorm1d over each member's rows (real rows only when the stacked
+    batch is padded), with per-member running statistics."""
+    _, prefix, eps, momentum = op
+    weight = params[prefix + "weight"].unsqueeze(1)
+    bias = params[prefix + "bias"].unsqueeze(1)
+    if not training:
+        mean = buffers["running_mean"].unsqueeze(1)
+        var = buffers["running_var"].unsqueeze(1)
+        return (x - mean) * torch.rsqrt(var + eps) * weight + bias
+    if batch.mask is None:
+        n = x.shape[1]
+        mean = x.mean(1, keepdim=True)
+        var = (x - mean).square().mean(1, keepdim=True)
+        correction = n / max(n - 1, 1)
+    else:
+        mask = batch.mask.unsqueeze(-1)
+        n = batch.counts_t.view(-1, 1, 1)
+        mean = (x * mask).sum(1, keepdim=True) / n
+        var = ((x - mean).square() * mask).sum(1, keepdim=True) / n
+        correction = n / (n - 1).clamp_min(1)
+    with torch.no_grad():
+        buffers["running_mean"].mul_(1 - momentum).add_(momentum * mean.squeeze(1))
+        buffers["running_var"].mul_(1 - momentum).add_(
+            momentum * (var * correction).squeeze(1)
+        )
+        buffers["num_batches_tracked"].add_(1)
+    return (x - mean) * torch.rsqrt(var + eps) * weight + bias
+
+
+def _per_row_norm(x, params, op):
+    """Layer or group normalization (statistics within each row) with
+    per-member scale and shift."""
+    kind, prefix = op[0], op[1]
+    weight = params[prefix + "weight"].unsqueeze(1)
+    bias = params[prefix + "bias"].unsqueeze(1)
+    if kind == "layer_norm":
+        x = F.layer_norm(x, op[2], eps=op[3])
+    else:
+        shape = x.shape
+        x = F.group_norm(x.reshape(-1, shape[-1]), op[2], eps=op[3]).view(shape)
+    return x * weight + bias
+
+
+def _runs(keys):
+    """Contiguous runs ``(start, stop)`` of equal ``keys``."""
+    runs, start = [], 0
+    for k in range(1, len(keys) + 1):
+        if k == len(keys) or keys[k] != keys[start]:
+            runs.append((start, k))
+            start = k
+    return runs
+
+
+class _StackedOptimizer:
+    """The estimator's torch optimizer over the members of a stacked model.
+
+    Parameters
+    ----------
+    estimator : sklopt neural estimator
+        Gives the optimizer class and constants (as its own fit would).
+    stack : _StackedMLP
+    keys : list
+        One key per member (its number of batches per epoch): members with
+        equal keys take their optimizer steps together, so adjacent members
+        with the same key and learning rate share one parameter group pair.
+    """
+
+    def __init__(self, estimator, stack, keys):
+        optimizer_class, kwargs = _resolve_optimizer(
+            estimator.optimizer, **estimator._optimizer_constants()
+        )
+        self.weight_decay = kwargs.pop("weight_decay", 0.0)
+        if kwargs.get("lr") is None:
+            kwargs.pop("lr", None)
+        self.optimizer_class, self.kwargs = optimizer_class, kwargs
+        self.stack = stack
+        self.fused = None
+        self.stepped = False
+        self.keys = list(keys)
+        self.member_lrs = None
+        self._build(states=None)
+        self.member_lrs = [self.optimizer.param_groups[0]["lr"]] * len(stack)
+
+    def _name_groups(self):
+        """Parameter names and weight decay of each group (as
+        :func:`~sklopt.neural._optim._param_groups` splits them)."""
+        names = self.stack.names
+        if not self.weight_decay:
+            return [(names, None)]
+        decayed = self.stack.decayed
+        others = [name for name in names if name not in set(decayed)]
+        groups = [(decayed, self.weight_decay)]
+        if others:
+            groups.append((others, 0.0))
+        return groups
+
+    def _build(self, states):
+        """Build the torch optimizer over the current runs; ``states`` (from
+        :meth:`_stacked_states`) gives each member's previous state."""
+        stack = self.stack
+        lrs = self.member_lrs
+        run_keys = self.keys if lrs is None else list(zip(self.keys, lrs))
+        self.runs = _runs(run_keys)
+        self.views = [
+            {name: value[a:b] for name, value in stack.params.items()}
+            for a, b in self.runs
+        ]
+        name_groups = self._name_groups()
+        self.groups_per_run = len(name_groups)
+        groups = []
+        for (a, _), views in zip(self.runs, self.views):
+            for names, decay in name_groups:
+                group = {"params": [views[name] for name in names]}
+                if decay is not None:
+                    group["weight_decay"] = decay
+                if lrs is not None:
+                    group["lr"] = lrs[a]
+                groups.append(group)
+        self.optimizer = self._make_optimizer(groups)
+        if states is not None:
+            self._load_member_rows(states)
+
+    def _make_optimizer(self, groups):
+        """The fused implementation where torch has one for this optimizer
+        and device, else the multi-tensor one."""
+        if self.fused is not False:
+            try:
+                optimizer = self.optimizer_class(groups, fused=True, **self.kwargs)
+            except (RuntimeError, TypeError, ValueError):
+                self.fused = False
+            else:
+                self.fused = True
+                return optimizer
+        return self.optimizer_class(groups, foreach=True, **self.kwargs)
+
+    def _run_of(self, position):
+        for r, (a, b) in enumerate(self.runs):
+            if a <= position < b:
+                return r, position - a
+        raise IndexError(position)
+
+    def _member_rows(self, positions):
+        """The optimizer state of the members at ``positions``:
+        ``{name: {key: [row or scalar per member]}}``."""
+        out = {}
+        for position in positions:
+            r, row = self._run_of(position)
+            for name, view in self.views[r].items():
+                state = self.optimizer.state.get(view)
+                if not state:
+                    continue
+                entry = out.setdefault(name, {})
+                for key, value in state.items():
+                    is_row = torch.is_tensor(value) and value.dim() > 0
+                    entry.setdefault(key, []).append(value[row] if is_row else value)
+        return out
+
+    def _stacked_states(self):
+        """The optimizer state of all members, ``{name: {key: value}}`` with
+        a ``(K, ...)`` tensor for per-weight state and a list of per-member
+        values for the step count."""
+        out = {}
+        for (a, b), views in zip(self.runs, self.views):
+            for name, view in views.items():
+                state = self.optimizer.state.get(view)
+                if not state:
+                    continue
+                entry = out.setdefault(name, {})
+                for key, value in state.items():
+                    parts = entry.setdefault(key, [])
+                    if torch.is_tensor(value) and value.dim() > 0:
+                        parts.append(value)
+                    else:
+                        parts.extend([value] * (b - a))
+        return {
+            name: {
+                key: torch.cat(parts)
+                if torch.is_tensor(parts[0]) and parts[0].dim()
+                else parts
+                for key, parts in entry.items()
+            }
+            for name, entry in out.items()
+        }
+
+    def _load_member_rows(self, states):
+        """Load states shaped as :meth:`_stacked_states` gives them."""
+        for (a, b), views in zip(self.runs, self.views):
+            for name, entry in states.items():
+                state = {}
+                for key, values in entry.items():
+                    if torch.is_tensor(values):
+                        state[key] = values[a:b].clone()
+                    else:  # the step count, shared by the run
+                        first = values[a]
+                        state[key] = first.clone() if torch.is_tensor(first) else first
+                self.optimizer.state[views[name]] = state
+
+    def lrs(self):
+        """The current learning rate of each member."""
+        return list(self.member_lrs)
+
+    def set_lrs(self, lrs):
+        """Set each member's learning rate (splitting or merging runs when
+        members' rates come to differ or agree)."""
+        lrs = list(lrs)
+        if lrs == self.member_lrs:
+            return
+        if _runs(list(zip(self.keys, lrs))) != self.runs:
+            states = self._stacked_states()
+            self.member_lrs = lrs
+            self._build(states)
+            return
+        self.member_lrs = lrs
+        for r, (a, _) in enumerate(self.runs):
+            first = r * self.groups_per_run
+            for group in self.optimizer.param_groups[
+                first : first + self.groups_per_run
+            ]:
+                group["lr"] = lrs[a]
+
+    def step(self, grads, start):
+        """Update members ``start:`` with their gradients
+        (``{name: (K - start, *shape)}``); the members before ``start`` (whole
+        runs: they have no batch in this step) keep their weights and state."""
+        self._set_grads(grads, start)
+        try:
+            self.optimizer.step()
+        except RuntimeError as exc:
+            # A fused kernel that this torch version lacks for this device is
+            # only detected at the first step; use the multi-tensor one.
+            if not self.fused or self.stepped or "fused" not in str(exc):
+                raise
+            self.fused = False
+            self._build(states=None)
+            self._set_grads(grads, start)
+            self.optimizer.step()
+        self.stepped = True
+        for views in self.views:
+            for view in views.values():
+                view.grad = None
+
+    def _set_grads(self, grads, start):
+        for (a, b), views in zip(self.runs, self.views):
+            for name, view in views.items():
+                if a >= start:
+                    grad = grads[name][a - start : b - start]
+                    # The fused kernels read gradients in the parameters' layout.
+                    view.grad = grad if grad.is_contiguous() else grad.contiguous()
+                else:
+                    view.grad = None
+
+    def member_state(self, position):
+        """Optimizer state of one member, ``{parameter name: {key: value}}``
+        in the module's layout (the per-parameter state of the torch
+        optimizer of a separate fit)."""
+        out = {}
+        for name, entry in self._member_rows([position]).items():
+            transposed = name in self.stack.transposed
+            state = {}
+            for key, (value,) in entry.items():
+                if torch.is_tensor(value) and value.dim() > 0:
+                    state[key] = _member_value(value, transposed)
+                elif torch.is_tensor(value):
+                    # the step count: a float32 CPU scalar, as the member's own
+                    # (non-fused) optimizer keeps it
+                    state[key] = value.detach().to("cpu", torch.float32).clone()
+                else:
+                    state[key] = value
+            out[name] = state
+        return out
+
+    def select(self, keep):
+        """Follow :meth:`_StackedMLP.select` (call it first)."""
+        states = self._stacked_states()
+        index = None
+        for entry in states.values():
+            for key, values in entry.items():
+                if torch.is_tensor(values):
+                    if index is None:
+                        index = torch.as_tensor(keep, device=values.device)
+                    entry[key] = values.index_select(0, index)
+                else:
+                    entry[key] = [values[k] for k in keep]
+        self.keys = [self.keys[k] for k in keep]
+        self.member_lrs = [self.member_lrs[k] for k in keep]
+        self._build(states)

@@ -48,8 +48,8 @@ class NotBatchableError(ValueError):
     >>> try:
     ...     bagging.fit(X, y)
     ... except NotBatchableError as exc:
-    ...     print(str(exc)[:61])
-    batched=True, but DecisionTreeClassifier offers no batched tr
+    ...     print(str(exc).split(": ")[1].split(".")[0])
+    DecisionTreeClassifier offers no batched training
     """
 
 

@@ -219,10 +219,24 @@ def test_interrupted_neural_fit_keeps_the_weights_so_far(iris_std, kind):
     assert np.isfinite(estimator.predict(X).astype(float)).all()
 
 
+def test_interrupted_batched_bagging_keeps_nothing(iris_std):
+    # All members train at once, so none is complete: the fit stops and the
+    # ensemble is left unfitted.
+    X, y = iris_std
+    _InterruptAt.reset(at=2)
+    bagging = BaggingClassifier(_interrupted_mlp(), n_estimators=4, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        bagging.fit(X, y)
+    with pytest.raises(NotFittedError):
+        bagging.predict(X)
+
+
 def test_interrupted_bagging_keeps_the_complete_members(iris_std):
     X, y = iris_std
     _InterruptAt.reset(at=5)  # the 3rd member's first epoch
-    bagging = BaggingClassifier(_interrupted_mlp(), n_estimators=4, random_state=0)
+    bagging = BaggingClassifier(
+        _interrupted_mlp(), n_estimators=4, random_state=0, batched=False
+    )
     with pytest.warns(TrainingInterruptedWarning, match="after 2 of n_estimators=4"):
         bagging.fit(X, y)
     assert len(bagging.estimators_) == len(bagging._seeds) == 2

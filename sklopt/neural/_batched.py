@@ -59,6 +59,7 @@ from sklopt.neural._modules import MLPModule
 from sklopt.neural._net import PREDICT_CHUNK
 from sklopt.neural._optim import _lr_scheduler
 from sklopt.neural._stacked import _StackedMLP, _StackedOptimizer
+from sklopt.utils._fit_guard import interrupts_propagate
 
 #: Working memory (bytes) of one stack; larger groups of members are trained
 #: as several stacks, one after the other.
@@ -188,12 +189,19 @@ def _check_members(template, members):
 
 
 def _same_value(a, b):
+    """Equal parameter values; ``clone`` deep-copies non-estimator objects
+    (a stateful augmentation callable, say), so copies with equal
+    attributes count as the same value."""
     if a is b:
         return True
     try:
-        return bool(a == b)
+        if bool(a == b):
+            return True
     except (TypeError, ValueError):
         return False
+    if type(a) is not type(b) or not hasattr(a, "__dict__"):
+        return False
+    return _same_value(vars(a), vars(b))
 
 
 def _fit_members_batched(
@@ -205,6 +213,8 @@ def _fit_members_batched(
     Members whose rows miss a class of ``y`` (classifiers) are fitted one by
     one, as their output layer differs. Returns the fitted members, in order.
     """
+    # The members' own parameter checks, as their separate fits would run.
+    template._validate_params()
     reason = _unsupported_reason(template)
     if reason is not None:
         raise NotBatchableError(reason)
@@ -887,6 +897,10 @@ def _warn_outcomes(template, plans):
             stacklevel=4,
         )
     interrupted = [p for p in plans if p.stop_reason == "interrupted"]
+    if interrupted and interrupts_propagate():
+        # Inside an sklopt ensemble or bootstrap study (always, in practice):
+        # the caller decides what to keep, as for a member fitted alone.
+        raise KeyboardInterrupt
     if interrupted:
         warnings.warn(
             f"Batched training of {name} members was interrupted "

@@ -1,6 +1,7 @@
 """The documentation: the API reference lists every public name, and the
 snippets of the user guide run."""
 
+import ast
 import doctest
 import importlib
 import re
@@ -195,15 +196,47 @@ def test_skops_stores_the_estimators_without_a_network(
     np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
 
 
+def _documented_trusted_lists():
+    """The lists of types to trust that docs/persistence.rst shows, as sorted
+    tuples (a list spans one or more lines: ``["a", "b"]``)."""
+    text = (DOCS / "persistence.rst").read_text(encoding="utf-8")
+    return {
+        tuple(sorted(ast.literal_eval(match)))
+        for match in re.findall(r'\[\s*"[^\]]*\]', text)
+    }
+
+
+def test_documented_trusted_lists_found():
+    lists = _documented_trusted_lists()
+    assert ("sklopt.neural._mlp.MLPClassifier",) in lists
+    assert len(lists) >= 12
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_skops_does_not_store_neural_estimators(small_classification):
-    """persistence.rst says skops cannot store a network; when this changes,
-    update the page (and this test)."""
+@pytest.mark.parametrize("case", ["network", "bagging of networks", "pipeline"])
+def test_skops_round_trip_of_networks_with_the_documented_types(
+    case, small_classification
+):
+    """persistence.rst: a network, a bagging of networks and a pipeline ending
+    in a network load from skops with exactly the types the page lists for
+    them, and predict identically. (tests/test_persistence.py checks every
+    estimator against its own lists; this checks the page's.)"""
     sio = pytest.importorskip("skops.io")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklopt.ensemble import BaggingClassifier
     from sklopt.neural import MLPClassifier
 
     X, y = small_classification
-    clf = MLPClassifier((4,), max_epochs=2, device="cpu", random_state=0)
-    clf.fit(X, y)
-    with pytest.raises(RuntimeError, match="TensorBase"):
-        sio.dumps(clf)
+    model = MLPClassifier((4,), max_epochs=2, device="cpu", random_state=0)
+    if case == "bagging of networks":
+        model = BaggingClassifier(model, n_estimators=2, random_state=0)
+    elif case == "pipeline":
+        model = make_pipeline(StandardScaler(), model)
+    model.fit(X, y)
+    data = sio.dumps(model)
+    needed = tuple(sorted(sio.get_untrusted_types(data=data)))
+    assert needed in _documented_trusted_lists(), needed
+    loaded = sio.loads(data, trusted=list(needed))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

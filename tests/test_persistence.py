@@ -3,8 +3,8 @@ round trips predict identically; neural estimators continue training
 identically after a round trip; a model saved on CUDA loads on the CPU.
 
 ``TRUSTED_TYPES`` is the list of types that ``skops.io.load`` needs to be
-told to trust, per estimator; ``docs/user_guide/reliability.rst`` documents
-the same lists (checked below).
+told to trust, per estimator; ``docs/persistence.rst`` documents the same
+lists (checked below).
 """
 
 import io
@@ -165,7 +165,7 @@ def test_trusted_types_cover_every_estimator():
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
-@pytest.mark.parametrize("name, estimator", _instances())
+@pytest.mark.parametrize("name, estimator", list(_instances()))
 def test_round_trip_predicts_identically(iris_std, fitted, name, estimator, fmt):
     X, _ = iris_std
     model = fitted(estimator)
@@ -243,8 +243,8 @@ def test_binary_gradient_boosting_with_skops(iris_std):
 
 
 def test_documented_trusted_types_match():
-    """docs/user_guide/reliability.rst lists every trusted type used here."""
-    text = (ROOT / "docs" / "user_guide" / "reliability.rst").read_text()
+    """docs/persistence.rst lists every trusted type used here."""
+    text = (ROOT / "docs" / "persistence.rst").read_text()
     documented = set()
     for types in TRUSTED_TYPES.values():
         documented.update(types)

@@ -17,7 +17,12 @@ random_state : int, RandomState instance or None, default=None
 n_jobs : int, default=None
     Number of jobs to run in parallel through joblib. ``None`` means 1
     unless in a :func:`joblib.parallel_backend` context (for example
-    ``"dask"``); ``-1`` means all processors. Results do not depend on it.""",
+    ``"dask"``); ``-1`` means all processors. Seeds are drawn before the
+    work is dispatched, so the same models are fitted on the same rows with
+    the same seeds whatever ``n_jobs``. Results are bit-identical too,
+    except that networks may differ in the last bits when the workers use
+    another number of PyTorch threads than the main process (see
+    :ref:`parallel_reproducibility`).""",
     "device": """\
 device : {'auto', 'cpu', 'cuda'} or str, default='auto'
     Where the network is trained. ``'auto'`` picks CUDA when it is

@@ -46,7 +46,9 @@ def _parse_param(text):
     return key.strip(), value
 
 
-def _int_at_least(low):
+def _int_at_least(low, allow_all=False):
+    """An argparse type: an integer >= ``low`` (or -1, "all", if allowed)."""
+
     def parse(text):
         try:
             value = int(text)
@@ -54,7 +56,7 @@ def _int_at_least(low):
             raise argparse.ArgumentTypeError(
                 f"expected an integer, got {text!r}"
             ) from None
-        if value < low and value != -1:
+        if value < low and not (allow_all and value == -1):
             raise argparse.ArgumentTypeError(
                 f"expected an integer >= {low}, got {value}"
             )
@@ -63,7 +65,7 @@ def _int_at_least(low):
     return parse
 
 
-def _add_common(parser, *, data=True, n_jobs=None):
+def _add_common(parser, *, data=True, n_jobs=None, neural=True):
     if data:
         parser.add_argument(
             "--data",
@@ -80,7 +82,7 @@ def _add_common(parser, *, data=True, n_jobs=None):
     )
     parser.add_argument(
         "--n-jobs",
-        type=_int_at_least(1),
+        type=_int_at_least(1, allow_all=True),
         default=n_jobs,
         metavar="N",
         help="parallel jobs through joblib, -1 for all cores (default: %(default)s)",
@@ -96,6 +98,8 @@ def _add_common(parser, *, data=True, n_jobs=None):
         "--quick", action="store_true", help="a smaller, faster version of the study"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    if not neural:
+        return
     parser.add_argument(
         "--torch-threads",
         type=_int_at_least(1),
@@ -169,7 +173,7 @@ def build_parser():
         "tree, bagged trees and boosted stumps over their complexity parameter; "
         "squared loss for regression targets, 0-1 loss for class labels.",
     )
-    _add_common(bias_variance)
+    _add_common(bias_variance, neural=False)
     bias_variance.add_argument(
         "--n-rounds",
         type=_int_at_least(2),
@@ -433,7 +437,7 @@ def main(argv=None):
     from sklopt.cli._report import Report
 
     run, title = _COMMANDS[args.command]
-    if args.command != "bias-variance":
+    if getattr(args, "torch_threads", None) is not None:
         import torch
 
         torch.set_num_threads(args.torch_threads)

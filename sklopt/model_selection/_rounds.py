@@ -88,7 +88,8 @@ def _map_rounds(worker, common, items, *, n_items, n_jobs, verbose=0, desc=None)
 
     Items are grouped into a few balanced tasks (``common`` is shipped once
     per task) and consumed lazily: the parent holds at most a few tasks'
-    items and results at a time. Results do not depend on ``n_jobs``.
+    items and results at a time. Results come back in item order, whatever
+    ``n_jobs``; each item's seed is fixed before dispatch.
     """
     sizes = _task_sizes(n_items, effective_n_jobs(n_jobs))
     items = iter(items)

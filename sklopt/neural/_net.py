@@ -248,10 +248,14 @@ class _SkloptNet(NeuralNet):
         _, kwargs = self.get_params_for_optimizer(
             "optimizer", self.get_all_learnable_params()
         )
-        weight_decay = kwargs.pop("weight_decay", 0.0)
+        weight_decay = kwargs.pop("weight_decay", None)
         if kwargs.get("lr") is None:
             kwargs.pop("lr", None)
-        groups = _param_groups(self.module_, weight_decay)
+        groups = _param_groups(self.module_, weight_decay or 0.0)
+        if weight_decay == 0.0:
+            # No decay asked for: say so, as some optimizers decay by default
+            # (AdamW: 0.01).
+            kwargs["weight_decay"] = 0.0
         try:
             self.optimizer_ = self.optimizer(groups, **kwargs)
         except (TypeError, ValueError) as exc:

@@ -301,6 +301,10 @@ class _StackedOptimizer:
         self.weight_decay = kwargs.pop("weight_decay", 0.0)
         if kwargs.get("lr") is None:
             kwargs.pop("lr", None)
+        if not self.weight_decay:
+            # As the single fit: no decay is said explicitly (AdamW's own
+            # default is 0.01).
+            kwargs["weight_decay"] = 0.0
         self.optimizer_class, self.kwargs = optimizer_class, kwargs
         self.stack = stack
         self.fused = None

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklopt.neural import MLPRegressor
+from sklopt.neural import MLPClassifier, MLPRegressor
 from sklopt.neural._optim import OPTIMIZERS, _resolve_optimizer
 
 N_STEPS = 5
@@ -374,3 +374,17 @@ def test_bad_optimizers_raise_clear_errors(problem):
         )
     with pytest.raises(ValueError, match="'lr' parameter"):
         MLPRegressor(lr=-1.0).fit(X, y)
+
+
+def test_adamw_without_weight_decay_does_not_decay():
+    # torch's AdamW decays by 0.01 unless told otherwise; weight_decay=0 means none.
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier((4,), optimizer="adamw", max_epochs=2, device="cpu").fit(X, y)
+    assert all(g["weight_decay"] == 0.0 for g in clf.net_.optimizer_.param_groups)
+    clf = clf.set_params(weight_decay=0.1).fit(X, y)
+    assert sorted(g["weight_decay"] for g in clf.net_.optimizer_.param_groups) == [
+        0.0,
+        0.1,
+    ]

@@ -402,7 +402,13 @@ print("ok")
 
 
 def _check_in_cpu_only_process(folder):
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "CUDA_VISIBLE_DEVICES": "",
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+        ),
+    }
     result = subprocess.run(
         [sys.executable, "-c", _LOAD_AND_CHECK, str(folder)],
         env=env,
@@ -422,7 +428,12 @@ def test_cuda_fitted_model_loads_and_predicts_on_a_cpu_only_machine(tmp_path):
             str(ROOT / "benchmarks" / "make_cuda_pickle.py"),
             str(tmp_path),
         ],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+            ),
+        },
         capture_output=True,
         text=True,
         timeout=300,

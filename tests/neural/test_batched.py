@@ -96,8 +96,8 @@ def _assert_same(batched, apart, X, weight_tol=WEIGHT_TOL, output_tol=OUTPUT_TOL
         assert list(ours) == list(theirs)
         for name in ours:
             assert_allclose(
-                ours[name].double().numpy(),
-                theirs[name].double().numpy(),
+                ours[name].double().cpu().numpy(),
+                theirs[name].double().cpu().numpy(),
                 err_msg=name,
                 **weight_tol,
             )

@@ -241,6 +241,7 @@ def batch_size_study(
     hidden_layer_sizes=(256, 256),
     epsilons=(5e-4, 1e-3),
     target_loss=2e-3,
+    n_starts=3,
     random_state=0,
     progress=True,
 ):
@@ -250,7 +251,8 @@ def batch_size_study(
     size until its training loss reaches ``target_loss``, so that the minima
     are compared at equal training loss (sharpness shrinks as the loss goes to
     zero). The table reports epochs, training loss, test accuracy and the
-    sharpness of the minimizer for each ``epsilon``. Returns
+    sharpness of the minimizer for each ``epsilon`` (the largest value of
+    ``n_starts`` searches from random starting points). Returns
     ``(table, histories)``.
     """
     from sklopt.metrics import sharpness
@@ -285,8 +287,17 @@ def batch_size_study(
             "test accuracy": net.score(X_test, y_test),
         }
         for eps in epsilons:
-            row[f"sharpness (eps={eps:g})"] = sharpness(
-                net, X_train, y_train, epsilon=eps, random_state=random_state
+            # The search is local and 10 iterations are few: the largest of
+            # a few random starts is a steadier (and still valid) lower bound.
+            row[f"sharpness (eps={eps:g})"] = max(
+                sharpness(
+                    net,
+                    X_train,
+                    y_train,
+                    epsilon=eps,
+                    random_state=random_state + start,
+                )
+                for start in range(n_starts)
             )
         rows.append(row)
     return pd.DataFrame(rows), histories

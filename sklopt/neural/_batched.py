@@ -30,6 +30,19 @@ equals the separate fits to float32 rounding (matrix products are the same
 kernels; reductions over padded batches, normalization layers and gradient
 clipping may round differently).
 
+Overhead
+--------
+On a GPU the small stacked steps are bound by per-step host work (operator
+dispatch, kernel launches), not arithmetic, so a step does no host work that
+can move elsewhere: :class:`~sklopt.neural._batched_epoch._EpochBatches`
+prepares the batches of a whole epoch at once (permutations, row, weight and
+mask tables, mixup draws), the step only takes views of them, the weights
+that are differentiated are reused from step to step, the members' batch
+losses stay on the device until the end of the epoch, and nothing in a step
+reads from the device (no synchronisation), so the host queues steps ahead of
+the device. Dropout masks and input noise are drawn in place, member by
+member, as the members' own streams require.
+
 Supported settings are listed in :func:`_unsupported_reason`; the user guide
 page ``docs/user_guide/batched.rst`` documents them with the measurements.
 """
@@ -440,9 +453,8 @@ class _BatchedTrainer:
                 # float64 running sums, step by step, as a separate fit adds
                 # its batch losses
                 begin, end = end, end + len(totals) - start
-                totals[start:] += losses[begin:end].astype(np.float64) * (
-                    epoch.counts[j, start:]
-                )
+                counts = epoch.counts[j, start:]
+                totals[start:] += losses[begin:end].astype(np.float64) * counts
         return totals, epoch.counts.sum(0)
 
     def _leaves(self, start):

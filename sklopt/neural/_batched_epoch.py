@@ -21,8 +21,18 @@ import torch
 
 from sklopt.neural._mixing import _draw_mixup
 
-#: Bytes of input rows and targets gathered at once (a block of steps).
+#: Bytes of input rows and targets gathered at once (a block of steps) on an
+#: accelerator; on the CPU each step gathers its own.
 EPOCH_BYTES = 1 << 23
+
+
+def _block_steps(device, step_bytes):
+    """Steps whose inputs and targets are gathered at once: on the CPU one
+    (a step's rows stay in cache), on an accelerator as many as fit in
+    :data:`EPOCH_BYTES` (one gather instead of one per step)."""
+    if torch.device(device).type == "cpu":
+        return 1
+    return max(1, EPOCH_BYTES // step_bytes)
 
 
 class _StackedBatch:
@@ -120,14 +130,18 @@ class _EpochBatches:
         if trainer.pool_weight is not None:
             weight = trainer.pool_weight[positions]
             self.weight = torch.from_numpy(weight).to(device)
+        # padding masks of the padded steps only (a few per epoch: where
+        # some members are at their last, partial batch)
+        padded = [j for j, p in enumerate(self.padded) if p]
+        self.mask_index = dict(zip(padded, range(len(padded))))
         self.mask = None
-        if any(self.padded):
-            mask = np.arange(batch) < counts[..., None]
+        if padded:
+            mask = np.arange(batch) < counts[padded, :, None]
             self.mask = torch.from_numpy(mask).to(device, dtype)
         self.mix = self._draw_mixup(members) if members[0].recipe.mixing else None
         row_bytes = trainer.X[0].nelement() * trainer.X.element_size()
         row_bytes += trainer.target[0].nelement() * trainer.target.element_size()
-        self.block_steps = max(1, EPOCH_BYTES // (n_members * batch * row_bytes))
+        self.block_steps = _block_steps(device, n_members * batch * row_bytes)
         self.block = None
 
     def _draw_mixup(self, members):
@@ -154,6 +168,7 @@ class _EpochBatches:
     def _gather(self, first):
         """Inputs and targets of the block of steps starting at ``first``."""
         trainer = self.trainer
+        self.block = None  # released before the next block is gathered
         rows = self.rows[first : first + self.block_steps]
         flat = rows.reshape(-1)
         x = trainer.X.index_select(0, flat)
@@ -183,7 +198,7 @@ class _EpochBatches:
 
         mask = counts_t = mix = None
         if self.padded[j]:
-            mask = take(self.mask, j)
+            mask = take(self.mask, self.mask_index[j])
             counts_t = self.counts_t[j, start:]
         if self.mix is not None:
             lam, rest, partner = self.mix

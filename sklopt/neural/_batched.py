@@ -30,6 +30,19 @@ equals the separate fits to float32 rounding (matrix products are the same
 kernels; reductions over padded batches, normalization layers and gradient
 clipping may round differently).
 
+Overhead
+--------
+On a GPU the small stacked steps are bound by per-step host work (operator
+dispatch, kernel launches), not arithmetic, so a step does no host work that
+can move elsewhere: :class:`~sklopt.neural._batched_epoch._EpochBatches`
+prepares the batches of a whole epoch at once (permutations, row, weight and
+mask tables, mixup draws), the step only takes views of them, the weights
+that are differentiated are reused from step to step, the members' batch
+losses stay on the device until the end of the epoch, and nothing in a step
+reads from the device (no synchronisation), so the host queues steps ahead of
+the device. Dropout masks and input noise are drawn in place, member by
+member, as the members' own streams require.
+
 Supported settings are listed in :func:`_unsupported_reason`; the user guide
 page ``docs/user_guide/batched.rst`` documents them with the measurements.
 """
@@ -51,10 +64,11 @@ from sklopt.exceptions import (
     TrainingInterruptedWarning,
 )
 from sklopt.neural._base import _validate_sample_weight
+from sklopt.neural._batched_epoch import _EpochBatches
 from sklopt.neural._data import DEVICE_RESIDENT_BYTES
 from sklopt.neural._device import _derive_seed, _RandomStreams, _resolve_device
 from sklopt.neural._losses import _normalize_weights
-from sklopt.neural._mixing import _draw_mixup, _smooth_targets
+from sklopt.neural._mixing import _smooth_targets
 from sklopt.neural._modules import MLPModule
 from sklopt.neural._net import PREDICT_CHUNK
 from sklopt.neural._optim import _lr_scheduler
@@ -144,18 +158,6 @@ class _Member:
     valid_y: object = None
     valid_w: object = None
     result: dict | None = None
-
-
-class _StackedBatch:
-    """Per-step bookkeeping the stacked forward pass needs."""
-
-    def __init__(self, counts, counts_t, mask, dropout):
-        self.counts, self.counts_t, self.mask, self.dropout = (
-            counts,
-            counts_t,
-            mask,
-            dropout,
-        )
 
 
 def _n_batches(n_rows, batch_size, drop_single):
@@ -329,6 +331,8 @@ class _BatchedTrainer:
         if not isinstance(modules[0], MLPModule):  # pragma: no cover - guarded
             raise NotBatchableError(_unsupported_reason(probe))
         self.stack = _StackedMLP(modules, device)
+        self._leaf_cache = {}
+        self._ones = torch.ones(len(self.members), device=device)
         self.optimizer = _StackedOptimizer(
             self.template, self.stack, [m.n_batches for m in self.members]
         )
@@ -435,96 +439,64 @@ class _BatchedTrainer:
             unit="epoch",
         )
 
-    def _epoch_positions(self):
-        """Shuffle each member's rows (its ``shuffle`` stream) and cut them
-        into batches: pool positions (K, n_batches, batch) and row counts."""
-        members = self.members
-        batch = max(m.recipe.batch_size for m in members)
-        n_batches = max(m.n_batches for m in members)
-        positions = np.zeros((len(members), n_batches, batch), np.int64)
-        counts = np.zeros((len(members), n_batches), np.int64)
-        for k, m in enumerate(members):
-            n = len(m.train_rows)
-            if n > 1:
-                perm = torch.randperm(n, generator=m.streams.shuffle).numpy()
-            else:
-                perm = np.arange(n)
-            size = min(m.recipe.batch_size, n)
-            used = min(n, size * m.n_batches)
-            padded = np.full(m.n_batches * size, -1, np.int64)
-            padded[:used] = perm[:used]
-            padded = padded.reshape(m.n_batches, size)
-            counts[k, : m.n_batches] = (padded >= 0).sum(1)
-            padded[padded < 0] = 0
-            positions[k, : m.n_batches, :size] = padded + self.offsets[k]
-            positions[k, : m.n_batches, size:] = self.offsets[k]
-            positions[k, m.n_batches :] = self.offsets[k]
-        return positions, counts
-
     def _train_epoch(self):
-        positions, counts = self._epoch_positions()
-        positions_t = torch.from_numpy(positions).to(self.X.device)
-        counts_t = torch.from_numpy(counts).to(self.device)
-        n_batches = np.array([m.n_batches for m in self.members])
-        totals = torch.zeros(len(self.members), dtype=torch.float64, device=self.device)
-        for j in range(positions.shape[1]):
-            start = int(np.searchsorted(n_batches, j, side="right"))
-            step_counts = counts[start:, j]
-            width = int(step_counts.max())
-            loss = self._step(
-                positions_t[start:, j, :width],
-                step_counts,
-                counts_t[start:, j],
-                start,
-            )
-            totals[start:] += loss.detach().double() * counts_t[start:, j]
-        return totals, counts.sum(1)
+        """One epoch of stacked steps; returns each member's summed
+        (count-weighted) batch losses and its number of training rows."""
+        epoch = _EpochBatches(self)
+        # The batch losses stay on the device until the end of the epoch.
+        losses = [self._step(epoch.batch(j)) for j in range(epoch.n_steps)]
+        losses = torch.cat(losses).cpu().numpy()
+        totals = np.zeros(len(self.members))
+        end = 0
+        with np.errstate(all="ignore"):
+            for j, start in enumerate(epoch.starts.tolist()):
+                # float64 running sums, step by step, as a separate fit adds
+                # its batch losses
+                begin, end = end, end + len(totals) - start
+                counts = epoch.counts[j, start:]
+                totals[start:] += losses[begin:end].astype(np.float64) * counts
+        return totals, epoch.counts.sum(0)
 
-    def _step(self, positions, counts, counts_t, start):
-        """One optimizer step of members ``start:`` on their batches."""
+    def _leaves(self, start):
+        """Detached views of the weights of members ``start:`` that the
+        step differentiates (reused from step to step: the optimizer updates
+        the weights in place)."""
+        leaves = self._leaf_cache.get(start)
+        if leaves is None:
+            leaves = {
+                name: value[start:].detach().requires_grad_(True)
+                for name, value in self.stack.params.items()
+            }
+            self._leaf_cache[start] = leaves
+        return leaves
+
+    def _step(self, batch):
+        """One optimizer step of members ``batch.start:`` on their batches;
+        returns their (detached) batch losses."""
+        start = batch.start
         members = self.members[start:]
         recipe = members[0].recipe
-        # index_select on flat indices: much faster than advanced indexing
-        flat_positions = positions.reshape(-1)
-        rows = self.pool_rows.index_select(0, flat_positions)
-        x = _take(self.X, rows, positions.shape).to(self.device, non_blocking=True)
-        y = _take(self.target, rows, positions.shape).to(self.device, non_blocking=True)
-        weight = None
-        if self.pool_weight is not None:
-            weight = _take(
-                self.pool_weight, flat_positions.to(self.device), positions.shape
-            )
-        uniform = bool((counts == counts[0]).all())
-        mask = None
-        if not uniform:
-            width = positions.shape[1]
-            mask = (torch.arange(width, device=self.device) < counts_t.unsqueeze(1)).to(
-                x.dtype
-            )
-        x = self._perturb_inputs(members, x, counts)
-        target = y
+        x = self._perturb_inputs(members, batch.x, batch.counts)
+        target, weight = batch.y, batch.weight
         if recipe.soft_targets:
-            target = _smooth_targets(y, recipe.n_classes, recipe.label_smoothing)
+            target = _smooth_targets(target, recipe.n_classes, recipe.label_smoothing)
         if recipe.mixing:
-            x, target, weight = self._mix(members, x, target, weight, counts)
+            x, target, weight = _mix(x, target, weight, batch.mix)
         stack = self.stack
-        leaves = {
-            name: (value[start:] if start else value).detach().requires_grad_(True)
-            for name, value in stack.params.items()
-        }
+        leaves = self._leaves(start)
         params = leaves
         if recipe.weight_noise:
             params = dict(leaves)
             for name, noise in self._weight_noise(members, leaves).items():
                 params[name] = torch.add(leaves[name], noise, alpha=recipe.weight_noise)
-        batch = _StackedBatch(counts, counts_t.to(x.dtype), mask, None)
-        batch.dropout = self._dropout_masks(members, x.shape[1], counts)
+        batch.dropout = self._dropout_masks(members, x.shape[1], batch.counts)
         output = stack.forward(params, x, start=start, training=True, batch=batch)
         losses = self._member_losses(output, target, weight, batch)
         names = list(leaves)
-        grads = dict(
-            zip(names, torch.autograd.grad(losses.sum(), [leaves[n] for n in names]))
-        )
+        # the gradient of the sum of the members' losses, without the sum
+        ones = self._ones[: len(losses)]
+        gradients = torch.autograd.grad(losses, [leaves[n] for n in names], ones)
+        grads = dict(zip(names, gradients))
         with torch.no_grad():
             if recipe.l1:
                 for name in stack.decayed:
@@ -532,7 +504,7 @@ class _BatchedTrainer:
             if recipe.clip_grad_norm is not None:
                 _clip(grads, recipe.clip_grad_norm)
             self.optimizer.step(grads, start)
-        return losses
+        return losses.detach()
 
     # ---- per-member randomness ---------------------------------------------
     def _perturb_inputs(self, members, x, counts):
@@ -550,41 +522,13 @@ class _BatchedTrainer:
                 x[k, : counts[k]] = xk
             return x
         if recipe.input_noise:
-            noise = torch.zeros_like(x)
+            noise = torch.zeros_like(x, memory_format=torch.contiguous_format)
             for k, m in enumerate(members):
-                shape = (int(counts[k]), *x.shape[2:])
-                noise[k, : counts[k]] = torch.randn(
-                    shape, generator=m.streams.noise, device=x.device, dtype=x.dtype
-                )
+                # drawn in place: the same values as ``torch.randn`` of the
+                # member's real rows
+                noise[k, : counts[k]].normal_(generator=m.streams.noise)
             x = x + noise * recipe.input_noise
         return x
-
-    def _mix(self, members, x, target, weight, counts):
-        """Mixup with each member's own lambda and pairing (``mixing``
-        stream); padding rows are paired with themselves."""
-        width = x.shape[1]
-        partner = np.tile(np.arange(width), (len(members), 1))
-        lams = np.ones(len(members))
-        for k, m in enumerate(members):
-            recipe = m.recipe
-            lam, perm = _draw_mixup(
-                int(counts[k]), recipe.mixup_alpha, m.streams.mixing
-            )
-            lams[k] = lam
-            partner[k, : counts[k]] = perm
-        partner = torch.from_numpy(partner).to(self.device)
-        index = torch.arange(len(members), device=self.device).unsqueeze(1)
-        lam = torch.tensor(lams, dtype=torch.float32, device=self.device)
-        rest = torch.tensor(1.0 - lams, dtype=torch.float32, device=self.device)
-
-        def mix(a):
-            shape = (-1,) + (1,) * (a.dim() - 1)
-            return a * lam.view(shape) + a[index, partner] * rest.view(shape)
-
-        x, target = mix(x), mix(target)
-        if weight is not None:
-            weight = mix(weight)
-        return x, target, weight
 
     def _weight_noise(self, members, leaves):
         """Noise on the decayed weights, drawn per member from its ``noise``
@@ -615,9 +559,9 @@ class _BatchedTrainer:
         for units in self.stack.dropout_widths:
             mask = torch.ones(len(members), width, units, device=self.device)
             for k, m in enumerate(members):
-                drawn = torch.empty(int(counts[k]), units, device=self.device)
-                drawn.bernoulli_(keep, generator=m.streams.dropout)
-                mask[k, : counts[k]] = drawn.mul_(1.0 / keep)
+                # drawn in place into the member's real rows (contiguous)
+                drawn = mask[k, : counts[k]]
+                drawn.bernoulli_(keep, generator=m.streams.dropout).mul_(1.0 / keep)
             masks.append(mask)
         return masks
 
@@ -646,7 +590,7 @@ class _BatchedTrainer:
 
     # ---- end of an epoch: losses, validation, schedules, stopping ----------
     def _end_epoch(self, epoch, totals, counts, begin):
-        train_loss = (totals.cpu().numpy() / np.maximum(counts, 1)).tolist()
+        train_loss = (totals / np.maximum(counts, 1)).tolist()
         finite = self.stack.finite()
         diverged = []
         for k, m in enumerate(self.members):
@@ -691,16 +635,20 @@ class _BatchedTrainer:
                 x = _take(self.X, rows.reshape(-1), rows.shape).to(self.device)
                 outputs.append(self.stack.forward(self.stack.params, x, training=False))
         output = outputs[0] if len(outputs) == 1 else torch.cat(outputs, 1)
-        for k, m in enumerate(self.members):
-            if k in skip:
-                continue
+        checked = [k for k in range(len(self.members)) if k not in skip]
+        if not checked:
+            return
+        values = []
+        for k in checked:
+            m = self.members[k]
             out = output[k, : self.valid_sizes[k]]
-            m.history[-1]["valid_loss"] = m.recipe.loss(
-                out, m.valid_y, m.valid_w
-            ).item()
-            m.history[-1]["valid_score"] = m.recipe.score(
-                out, m.valid_y, m.valid_w
-            ).item()
+            values.append(m.recipe.loss(out, m.valid_y, m.valid_w))
+            values.append(m.recipe.score(out, m.valid_y, m.valid_w))
+        # one read from the device for all members
+        values = torch.stack(values).tolist()
+        for i, k in enumerate(checked):
+            history = self.members[k].history[-1]
+            history["valid_loss"], history["valid_score"] = values[2 * i : 2 * i + 2]
 
     def _step_scheduler(self, m):
         with warnings.catch_warnings():
@@ -740,9 +688,9 @@ class _BatchedTrainer:
                 {k: v.clone() for k, v in stack.params.items()},
                 {k: v.clone() for k, v in stack.buffers.items()},
             )
+        index = torch.as_tensor(improved, device=self.device)
         for saved, current in zip(self.best, (stack.params, stack.buffers)):
             for name, value in current.items():
-                index = torch.as_tensor(improved, device=value.device)
                 saved[name].index_copy_(0, index, value.index_select(0, index))
         for k in improved:
             self.members[k].has_best = True
@@ -805,6 +753,7 @@ class _BatchedTrainer:
         if not keep:
             return
         stack.select(keep)
+        self._leaf_cache = {}
         self.optimizer.select(keep)
         if self.best is not None:
             self.best = tuple(
@@ -825,11 +774,12 @@ class _BatchedTrainer:
 
     def _fill_pools(self):
         """Pool the training rows (global row indices) and normalised weights
-        of the members in the stack, with each member's offset."""
+        of the members in the stack, with each member's offset (host
+        arrays)."""
         sizes = [len(m.train_rows) for m in self.members]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         rows = np.concatenate([m.train_rows for m in self.members]).astype(np.int64)
-        self.pool_rows = torch.from_numpy(rows).to(self.X.device)
+        self.pool_rows = rows
         self.pool_weight = None
         if self.weighted:
             weight = np.concatenate(
@@ -840,7 +790,23 @@ class _BatchedTrainer:
                     for m in self.members
                 ]
             )
-            self.pool_weight = torch.from_numpy(weight).to(self.device)
+            self.pool_weight = weight
+
+
+def _mix(x, target, weight, mix):
+    """Mixup with each member's own lambda and pairing (drawn for the epoch
+    by :class:`~sklopt.neural._batched_epoch._EpochBatches`)."""
+    lam, rest, partner = mix
+    index = torch.arange(len(x), device=x.device).unsqueeze(1)
+
+    def mixed(a):
+        shape = (-1,) + (1,) * (a.dim() - 1)
+        return a * lam.view(shape) + a[index, partner] * rest.view(shape)
+
+    x, target = mixed(x), mixed(target)
+    if weight is not None:
+        weight = mixed(weight)
+    return x, target, weight
 
 
 def _take(values, rows, shape):

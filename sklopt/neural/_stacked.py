@@ -16,12 +16,15 @@ shift, dropout with per-member masks.
 :class:`_StackedOptimizer` is a torch optimizer of the estimator's class and
 constants over slices of those tensors. The members are grouped into
 contiguous runs that share their step count and learning rate (members with
-the same number of batches per epoch), and each run is one parameter group
-pair (decayed weights, the rest) as in a separate fit: every member keeps its
-own moment estimates, and a run without gradients in a step (its members have
-no batch left in the epoch) is neither updated nor changes its state. The
-fused implementation is used where torch has one (Adam, AdamW, SGD, Adagrad;
-one kernel for all members), else the multi-tensor one.
+the same number of batches per epoch); each run's slice of a weight is one
+optimizer parameter, with its own state (moment estimates, step count): a
+run without gradients in a step (its members have no batch left in the
+epoch) is neither updated nor changes its state. The runs with the same
+learning rate share one parameter group pair (decayed weights, the rest) as
+in a separate fit, so that one optimizer step is one multi-tensor update per
+group, whatever the number of runs. The fused implementation is used where
+torch has one (Adam, AdamW, SGD, Adagrad; one kernel for all members), else
+the multi-tensor one.
 """
 
 import torch
@@ -291,7 +294,8 @@ class _StackedOptimizer:
     keys : list
         One key per member (its number of batches per epoch): members with
         equal keys take their optimizer steps together, so adjacent members
-        with the same key and learning rate share one parameter group pair.
+        with the same key and learning rate form one run (one optimizer
+        parameter per weight).
     """
 
     def __init__(self, estimator, stack, keys):
@@ -327,27 +331,38 @@ class _StackedOptimizer:
             groups.append((others, 0.0))
         return groups
 
+    def _partition(self, lrs):
+        """The runs of members and, per learning rate, the runs that share
+        it (in order of first appearance)."""
+        run_keys = self.keys if lrs is None else list(zip(self.keys, lrs))
+        runs = _runs(run_keys)
+        by_lr = {}
+        for r, (a, _) in enumerate(runs):
+            by_lr.setdefault(None if lrs is None else lrs[a], []).append(r)
+        return runs, [tuple(members) for members in by_lr.values()]
+
     def _build(self, states):
         """Build the torch optimizer over the current runs; ``states`` (from
         :meth:`_stacked_states`) gives each member's previous state."""
         stack = self.stack
         lrs = self.member_lrs
-        run_keys = self.keys if lrs is None else list(zip(self.keys, lrs))
-        self.runs = _runs(run_keys)
+        self.runs, self.lr_runs = self._partition(lrs)
         self.views = [
             {name: value[a:b] for name, value in stack.params.items()}
             for a, b in self.runs
         ]
         name_groups = self._name_groups()
-        self.groups_per_run = len(name_groups)
+        self.groups_per_lr = len(name_groups)
         groups = []
-        for (a, _), views in zip(self.runs, self.views):
+        for runs in self.lr_runs:
             for names, decay in name_groups:
-                group = {"params": [views[name] for name in names]}
+                group = {
+                    "params": [self.views[r][name] for r in runs for name in names]
+                }
                 if decay is not None:
                     group["weight_decay"] = decay
                 if lrs is not None:
-                    group["lr"] = lrs[a]
+                    group["lr"] = lrs[self.runs[runs[0]][0]]
                 groups.append(group)
         self.optimizer = self._make_optimizer(groups)
         if states is not None:
@@ -438,18 +453,18 @@ class _StackedOptimizer:
         lrs = list(lrs)
         if lrs == self.member_lrs:
             return
-        if _runs(list(zip(self.keys, lrs))) != self.runs:
+        if self._partition(lrs) != (self.runs, self.lr_runs):
             states = self._stacked_states()
             self.member_lrs = lrs
             self._build(states)
             return
         self.member_lrs = lrs
-        for r, (a, _) in enumerate(self.runs):
-            first = r * self.groups_per_run
+        for g, runs in enumerate(self.lr_runs):
+            first = g * self.groups_per_lr
             for group in self.optimizer.param_groups[
-                first : first + self.groups_per_run
+                first : first + self.groups_per_lr
             ]:
-                group["lr"] = lrs[a]
+                group["lr"] = lrs[self.runs[runs[0]][0]]
 
     def step(self, grads, start):
         """Update members ``start:`` with their gradients

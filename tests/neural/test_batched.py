@@ -401,6 +401,84 @@ def test_n_batches_matches_the_batch_iterator(
     assert len(iterator) == expected
 
 
+def _fit_batched_only(estimator, X, y, n_members=4):
+    rows, weights = _draws(len(X), n_members, weighted=True)
+    members = [clone(estimator).set_params(random_state=s) for s in range(n_members)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator._fit_batched(X, y, members, rows, weights)
+
+
+# every per-step code path: padded steps, weights, per-member draws, batch
+# statistics, gradient transforms, weight decay (two parameter groups)
+_EVERY_PATH = dict(
+    dropout=0.2,
+    input_noise=0.1,
+    weight_noise=0.01,
+    label_smoothing=0.1,
+    mixup_alpha=0.3,
+    normalization="batch",
+    clip_grad_norm=0.5,
+    l1=1e-4,
+    weight_decay=0.01,
+    batch_size=16,
+)
+
+
+def test_epoch_tables_gathered_in_blocks_give_the_same_fit(monkeypatch, clf_data):
+    """On an accelerator the inputs of several steps are gathered at once
+    (on the CPU, step by step): the same batches, bit for bit."""
+    from sklopt.neural import _batched_epoch
+
+    X, y = clf_data
+    est = _clf(**_EVERY_PATH)
+    one = _fit_batched_only(est, X, y)
+    monkeypatch.setattr(_batched_epoch, "_block_steps", lambda device, size: 3)
+    blocks = _fit_batched_only(est, X, y)
+    for a, b in zip(one, blocks, strict=True):
+        for name, value in a.net_.module_.state_dict().items():
+            assert_array_equal(value.numpy(), b.net_.module_.state_dict()[name].numpy())
+        assert_array_equal(a.history_["train_loss"], b.history_["train_loss"])
+
+
+def test_training_steps_never_read_from_the_device(monkeypatch, clf_data):
+    """A step queues device work without waiting for it (no ``.item()``,
+    ``.cpu()``, ``bool(tensor)``...): on a GPU, per-step synchronisation
+    would bound the step time. The members' steps share one optimizer
+    update per parameter group whatever their numbers of batches."""
+    reads, in_step, groups, padded = [], [False], [], []
+    for name in ("item", "tolist", "numpy", "cpu", "__bool__", "__float__"):
+        original = getattr(torch.Tensor, name)
+
+        def spy(self, *args, _name=name, _original=original, **kwargs):
+            if in_step[0]:
+                reads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    step = _BatchedTrainer._step
+
+    def watched(self, batch):
+        in_step[0] = True
+        try:
+            return step(self, batch)
+        finally:
+            in_step[0] = False
+            optimizer = self.optimizer
+            groups.append((len(optimizer.runs), len(optimizer.optimizer.param_groups)))
+            padded.append(batch.mask is not None)
+
+    monkeypatch.setattr(_BatchedTrainer, "_step", watched)
+    X, y = clf_data
+    _fit_batched_only(_clf(**_EVERY_PATH), X, y)
+    assert groups and reads == []
+    assert any(padded) and not all(padded)
+    # members with different numbers of batches (several runs), one group
+    # pair (decayed weights, the rest)
+    assert max(runs for runs, _ in groups) > 1
+    assert {n for _, n in groups} == {2}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize(

@@ -440,9 +440,10 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         weights of one-by-one training (same rows, weights, seed, shuffling,
         dropout masks, noise and mixup draws; to float32 rounding).
         ``'auto'`` batches :class:`~sklopt.neural.MLPClassifier` and
-        :class:`~sklopt.neural.MLPRegressor` members when their settings
-        allow it and all members use all columns, and otherwise trains them
-        one by one (saying why when ``verbose``); ``True`` raises
+        :class:`~sklopt.neural.MLPRegressor` members (and
+        :class:`~sklopt.neural.CNNClassifier` members on a GPU) when their
+        settings allow it and all members use all columns, and otherwise
+        trains them one by one (saying why when ``verbose``); ``True`` raises
         :class:`~sklopt.exceptions.NotBatchableError` when it cannot batch;
         ``False`` always trains one by one. Batched training runs in this
         process on the members' ``device`` and ignores ``n_jobs``.
@@ -647,9 +648,10 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         weights of one-by-one training (same rows, weights, seed, shuffling,
         dropout masks, noise and mixup draws; to float32 rounding).
         ``'auto'`` batches :class:`~sklopt.neural.MLPClassifier` and
-        :class:`~sklopt.neural.MLPRegressor` members when their settings
-        allow it and all members use all columns, and otherwise trains them
-        one by one (saying why when ``verbose``); ``True`` raises
+        :class:`~sklopt.neural.MLPRegressor` members (and
+        :class:`~sklopt.neural.CNNClassifier` members on a GPU) when their
+        settings allow it and all members use all columns, and otherwise
+        trains them one by one (saying why when ``verbose``); ``True`` raises
         :class:`~sklopt.exceptions.NotBatchableError` when it cannot batch;
         ``False`` always trains one by one. Batched training runs in this
         process on the members' ``device`` and ignores ``n_jobs``.

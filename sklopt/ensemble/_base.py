@@ -347,20 +347,32 @@ def _batched_reason(estimator, features=None, n_features=None):
     return None
 
 
+def _auto_reason(estimator):
+    """Why ``batched='auto'`` trains batchable members one by one (the
+    optional hook ``_batched_auto_reason()``: speed on this device), or
+    None."""
+    hook = getattr(estimator, "_batched_auto_reason", None)
+    return None if hook is None else hook()
+
+
 def _resolve_batched(
     batched, estimator, features=None, n_features=None, *, verbose=0, owner=None
 ):
     """Decide whether the members are trained as one batched model.
 
     ``'auto'`` batches when :func:`_batched_reason` finds nothing against it
-    (with ``verbose``, it says why it trains the members one by one when the
-    base estimator offers batched training but these settings do not allow
-    it); ``False`` never batches; ``True`` raises :class:`NotBatchableError`
-    with the reason when batching is impossible.
+    and the base estimator's optional ``_batched_auto_reason()`` hook finds
+    batching worthwhile on its device (with ``verbose``, it says why it
+    trains the members one by one when the base estimator offers batched
+    training but these settings or its device do not allow it); ``False``
+    never batches; ``True`` raises :class:`NotBatchableError` with the
+    reason when batching is impossible.
     """
     if batched is False:
         return False
     reason = _batched_reason(estimator, features, n_features)
+    if reason is None and batched == "auto":
+        reason = _auto_reason(estimator)
     if reason is None:
         return True
     if batched is True:

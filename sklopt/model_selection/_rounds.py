@@ -305,6 +305,9 @@ def _resolve_batched_rounds(batched, estimator, fit_params, verbose=0):
         other = sorted(set(fit_params or {}) - {"sample_weight"})
         if reason is None and other:
             reason = f"the fit parameters {other} are not supported by batched training"
+        hook = getattr(estimator, "_batched_auto_reason", None)
+        if reason is None and batched == "auto" and hook is not None:
+            reason = hook()
     if reason is None:
         return True
     if batched is True:

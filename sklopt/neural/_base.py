@@ -732,6 +732,14 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
 
         return _unsupported_reason(self)
 
+    def _batched_auto_reason(self):
+        """Why ``batched='auto'`` trains copies of this estimator one by one
+        although they could be batched (speed), or None (see
+        :func:`sklopt.neural._batched._auto_reason`)."""
+        from sklopt.neural._batched import _auto_reason
+
+        return _auto_reason(self)
+
     def _fit_batched(self, X, y, members, rows, sample_weights=None, *, verbose=0):
         """Fit ``members`` (unfitted copies of this estimator that differ at
         most in ``random_state``) as one batched model.

@@ -4,7 +4,8 @@ Bagging members and bootstrap replicas of a network differ only in their
 training rows, sample weights and seed. Every optimizer of
 :data:`~sklopt.neural.OPTIMIZERS` updates each weight independently, so the
 K members can be trained as one stacked model
-(:class:`~sklopt.neural._stacked._StackedMLP`) whose step costs about as much
+(:class:`~sklopt.neural._stacked._StackedMLP`,
+:class:`~sklopt.neural._stacked._StackedCNN`) whose step costs about as much
 as one member's step on a batch K times larger, instead of K steps with
 their per-step overhead.
 
@@ -69,10 +70,10 @@ from sklopt.neural._data import DEVICE_RESIDENT_BYTES
 from sklopt.neural._device import _derive_seed, _RandomStreams, _resolve_device
 from sklopt.neural._losses import _normalize_weights
 from sklopt.neural._mixing import _smooth_targets
-from sklopt.neural._modules import MLPModule
+from sklopt.neural._modules import _Dropout
 from sklopt.neural._net import PREDICT_CHUNK
 from sklopt.neural._optim import _lr_scheduler
-from sklopt.neural._stacked import _StackedMLP, _StackedOptimizer
+from sklopt.neural._stacked import _stack_class, _StackedOptimizer
 from sklopt.utils._fit_guard import interrupts_propagate
 
 #: Working memory (bytes) of one stack; larger groups of members are trained
@@ -103,27 +104,30 @@ def _unsupported_reason(estimator):
     """Why the members of ``estimator`` cannot be trained as one batched
     model, or None when they can.
 
-    Batched: ``MLPClassifier`` and ``MLPRegressor`` with every optimizer
-    name, any learning rate, ``lr_schedule`` ('step', 'cosine', 'plateau'
-    per member), early stopping and the training-loss plateau rule (per
-    member), weight decay, L1, dropout, batch/layer/group normalization
-    (per-member statistics), input and weight noise, label smoothing, mixup,
-    augmentation (names and callables: called once per member and batch, as
-    in separate fits), gradient clipping (per-member norm), sample weights,
-    any device.
+    Batched: ``MLPClassifier``, ``MLPRegressor`` and ``CNNClassifier`` with
+    every optimizer name, any learning rate, ``lr_schedule`` ('step',
+    'cosine', 'plateau' per member), early stopping and the training-loss
+    plateau rule (per member), weight decay, L1, dropout, layer and group
+    normalization (and instance normalization of CNNs), batch normalization
+    of MLPs (per-member statistics), input and weight noise, label
+    smoothing, mixup, augmentation (names and callables: called once per
+    member and batch, as in separate fits), gradient clipping (per-member
+    norm), sample weights, any device.
 
-    Not batched: ``CNNClassifier`` (see the user guide for the measurement)
-    and an optimizer given as a torch optimizer class (its update rule is
-    not known to act on each weight independently).
+    Not batched: batch normalization and CutMix of ``CNNClassifier``, and an
+    optimizer given as a torch optimizer class (its update rule is not known
+    to act on each weight independently).
     """
     name = type(estimator).__name__
     if getattr(estimator, "_image_input", False):
-        return (
-            f"{name} members are trained one by one: a batched (grouped) "
-            "convolution measured at most 1.3x faster than separate passes on the "
-            "CPU, short of the 2x that would justify it "
-            "(docs/user_guide/batched.rst)"
-        )
+        if estimator.normalization == "batch":
+            return (
+                f"{name} with normalization='batch' has no batched version "
+                "(per-member batch statistics of feature maps); the other "
+                "normalizations are batched"
+            )
+        if getattr(estimator, "cutmix_alpha", 0.0) > 0:
+            return f"{name} with cutmix_alpha > 0 has no batched version"
     if not isinstance(estimator.optimizer, str):
         return (
             f"optimizer={estimator._optimizer_name()} is a torch optimizer class; "
@@ -131,6 +135,31 @@ def _unsupported_reason(estimator):
             "weight independently)"
         )
     return None
+
+
+def _auto_reason(estimator):
+    """Why ``batched='auto'`` trains the members of ``estimator`` one by one
+    although they could be batched (None when it batches them).
+
+    Convolutional members are batched on accelerators only: one grouped
+    convolution for K members was measured 9-12x faster than K separate
+    passes on an H100 GPU but 0.5-1.3x on a 2-core CPU
+    (``benchmarks/bench_batched.py --cnn``).
+    """
+    if not getattr(estimator, "_image_input", False):
+        return None
+    try:
+        device = _resolve_device(estimator.device)
+    except ValueError:
+        return None  # the members' own fit reports the device error
+    if torch.device(device).type != "cpu":
+        return None
+    return (
+        f"{type(estimator).__name__} members are batched on a GPU only: on the "
+        "CPU a grouped convolution was measured at most 1.3x faster than "
+        "separate passes (docs/user_guide/batched.rst); batched=True trains "
+        "them together anyway"
+    )
 
 
 @dataclasses.dataclass(eq=False)
@@ -301,13 +330,27 @@ def _chunks(probe, plans, Xf):
     if not plans:
         return []
     module_class, kwargs = probe._module_spec()
-    n_params = sum(p.numel() for p in module_class(**kwargs).parameters())
-    widths = [Xf[0].size, *getattr(probe, "hidden_layer_sizes", ()), 16]
+    module = module_class(**kwargs)
+    n_params = sum(p.numel() for p in module.parameters())
     batch = max(plan.recipe.batch_size for plan in plans)
     # parameters, gradient, optimizer state, best weights; activations
-    per_member = 4 * (6 * n_params + 6 * batch * sum(int(w) for w in widths))
+    per_member = 4 * (6 * n_params + 6 * batch * _row_activations(module, Xf[0]))
     size = max(1, STACK_BYTES // per_member)
     return [plans[i : i + size] for i in range(0, len(plans), size)]
+
+
+def _row_activations(module, row):
+    """Elements of one row's input and layer outputs in a forward pass of
+    ``module`` (the activations a training step keeps per row)."""
+    x = torch.zeros(1, *row.shape)
+    total = x.numel()
+    module.eval()  # batch normalization of a single row
+    with torch.no_grad():
+        for layer in module.layers:
+            if not isinstance(layer, _Dropout):  # the identity for the sizes
+                x = layer(x)
+            total += x.numel()
+    return total
 
 
 class _BatchedTrainer:
@@ -328,9 +371,7 @@ class _BatchedTrainer:
         modules = [
             m.streams.init_module(lambda: module_class(**kwargs)) for m in self.members
         ]
-        if not isinstance(modules[0], MLPModule):  # pragma: no cover - guarded
-            raise NotBatchableError(_unsupported_reason(probe))
-        self.stack = _StackedMLP(modules, device)
+        self.stack = _stack_class(modules[0])(modules, device)
         self._leaf_cache = {}
         self._ones = torch.ones(len(self.members), device=device)
         self.optimizer = _StackedOptimizer(
@@ -552,12 +593,12 @@ class _BatchedTrainer:
         """Scaled keep-masks of every dropout layer, per member from its
         ``dropout`` stream in forward order; padding rows keep everything."""
         p = self.template.dropout
-        if not p or not self.stack.dropout_widths:
+        if not p or not self.stack.dropout_shapes:
             return None
         keep = 1.0 - p
         masks = []
-        for units in self.stack.dropout_widths:
-            mask = torch.ones(len(members), width, units, device=self.device)
+        for shape in self.stack.dropout_shapes:
+            mask = torch.ones(len(members), width, *shape, device=self.device)
             for k, m in enumerate(members):
                 # drawn in place into the member's real rows (contiguous)
                 drawn = mask[k, : counts[k]]

@@ -162,6 +162,8 @@ class CNNModule(nn.Module):
         normalization=None,
     ):
         super().__init__()
+        #: ``(C, H, W)`` of the input images
+        self.image_shape = tuple(image_shape)
         n_channels, height, width = image_shape
         layers = []
         for out_channels in channels:

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from sklopt.neural._modules import ACTIVATIONS, MLPModule, _Dropout
+from sklopt.neural._modules import ACTIVATIONS, CNNModule, MLPModule, _Dropout
 from sklopt.neural._optim import _decayed_parameters, _resolve_optimizer
 
 _ACTIVATION_TYPES = tuple(set(ACTIVATIONS.values()))
@@ -63,7 +63,7 @@ def _layer_plan(module):
         elif isinstance(layer, nn.GroupNorm):
             plan.append(("group_norm", prefix, layer.num_groups, layer.eps))
         elif isinstance(layer, _Dropout):
-            plan.append(("dropout", layer.p, width))
+            plan.append(("dropout", layer.p, (width,)))
         elif isinstance(layer, _ACTIVATION_TYPES):
             plan.append(("activation", layer))
         else:
@@ -95,28 +95,38 @@ class _NarrowLinear(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias
 
 
+def _linear(x, params, op):
+    """Stacked linear layer on ``x`` of shape (K, B, in)."""
+    weight, bias = params[op[1] + "weight"], params[op[1] + "bias"]
+    if op[2]:  # narrow: weight stored (K, out, in)
+        return _NarrowLinear.apply(x, weight, bias).transpose(1, 2)
+    # weight stored transposed, (K, in, out)
+    return torch.baddbmm(bias.unsqueeze(1), x, weight)
+
+
 def _member_value(value, transposed):
     """A member's tensor in the module's layout (linear weights transposed
     back)."""
     return value.t().contiguous() if transposed else value.detach().clone()
 
 
-class _StackedMLP:
-    """The parameters and buffers of K members of one MLP architecture.
+class _Stack:
+    """The parameters and buffers of K members of one architecture.
 
-    ``params[name]`` is ``(K, *shape)`` (linear weights ``(K, in, out)``, see
-    :attr:`transposed`), ``buffers[name]`` likewise.
+    ``params[name]`` is ``(K, *shape)`` (linear weights of wide layers
+    ``(K, in, out)``, see :attr:`transposed`), ``buffers[name]`` likewise.
+    Subclasses give the stacked forward pass of their layer plan.
 
     Parameters
     ----------
-    modules : list of MLPModule
+    modules : list of torch.nn.Module
         The initialised members (same architecture), in stack order.
     device : str
     """
 
     def __init__(self, modules, device):
         template = modules[0]
-        plan = _layer_plan(template)
+        plan = self._layer_plan(template)
         if isinstance(plan, str):
             raise ValueError(plan)
         self.plan = plan
@@ -141,7 +151,26 @@ class _StackedMLP:
                 name: torch.stack([m.get_buffer(name) for m in modules]).to(device)
                 for name in self.buffer_names
             }
-        self.dropout_widths = [op[2] for op in plan if op[0] == "dropout"]
+        #: per-row shape of each dropout layer's input, in forward order
+        self.dropout_shapes = [op[2] for op in plan if op[0] == "dropout"]
+
+    @staticmethod
+    def _layer_plan(module):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def member_state_dict(self, position, params=None, buffers=None):
+        """The ``state_dict`` of the member at ``position``, in the template's
+        key order and layout (from ``params``/``buffers``, default: the
+        stack's own)."""
+        params = self.params if params is None else params
+        buffers = self.buffers if buffers is None else buffers
+        out = {}
+        for key in self.state_keys:
+            if key in params:
+                out[key] = _member_value(params[key][position], key in self.transposed)
+            else:
+                out[key] = buffers[key][position].detach().clone()
+        return out
 
     def __len__(self):
         return len(next(iter(self.params.values())))
@@ -160,6 +189,14 @@ class _StackedMLP:
             member_ok = torch.isfinite(value).flatten(1).all(1)
             ok = member_ok if ok is None else ok & member_ok
         return ok.cpu().numpy()
+
+
+class _StackedMLP(_Stack):
+    """K members of one :class:`~sklopt.neural._modules.MLPModule`
+    architecture; the forward pass runs on a stacked batch of shape
+    ``(K, B, n_features)``."""
+
+    _layer_plan = staticmethod(_layer_plan)
 
     def forward(self, params, x, *, start=0, training=False, batch=None):
         """Stacked forward pass.
@@ -184,11 +221,7 @@ class _StackedMLP:
         for op in self.plan:
             kind = op[0]
             if kind == "linear":
-                weight, bias = params[op[1] + "weight"], params[op[1] + "bias"]
-                if op[2]:  # narrow: weight stored (K, out, in)
-                    x = _NarrowLinear.apply(x, weight, bias).transpose(1, 2)
-                else:  # weight stored transposed, (K, in, out)
-                    x = torch.baddbmm(bias.unsqueeze(1), x, weight)
+                x = _linear(x, params, op)
                 fresh = True
             elif kind == "activation":
                 # baddbmm does not keep its output for the backward pass, and
@@ -214,19 +247,107 @@ class _StackedMLP:
                 fresh = False
         return x
 
-    def member_state_dict(self, position, params=None, buffers=None):
-        """The ``state_dict`` of the member at ``position``, in the template's
-        key order and layout (from ``params``/``buffers``, default: the
-        stack's own)."""
-        params = self.params if params is None else params
-        buffers = self.buffers if buffers is None else buffers
-        out = {}
-        for key in self.state_keys:
-            if key in params:
-                out[key] = _member_value(params[key][position], key in self.transposed)
+
+def _cnn_layer_plan(module):
+    """The forward pass of a :class:`~sklopt.neural._modules.CNNModule` as a
+    list of stacked operations, or a string saying why it cannot be
+    stacked. Dropout entries carry the per-row shape of their input."""
+    if not isinstance(module, CNNModule):
+        return f"{type(module).__name__} is not a CNN module"
+    plan = []
+    x = torch.zeros(1, *module.image_shape)
+    with torch.no_grad():
+        for index, layer in enumerate(module.layers):
+            prefix = f"layers.{index}."
+            if isinstance(layer, nn.Conv2d):
+                op = ("conv", prefix, layer.stride, layer.padding, layer.dilation)
+            elif isinstance(layer, nn.GroupNorm):
+                op = ("group_norm", prefix, layer.num_groups, layer.eps)
+            elif isinstance(layer, nn.InstanceNorm2d) and layer.affine:
+                op = ("instance_norm", prefix, layer.eps)
+            elif isinstance(layer, (nn.MaxPool2d, nn.AdaptiveAvgPool2d)):
+                op = ("pool", layer)
+            elif isinstance(layer, _ACTIVATION_TYPES):
+                op = ("activation", layer)
+            elif isinstance(layer, _Dropout):
+                plan.append(("dropout", layer.p, tuple(x.shape[1:])))
+                continue  # the identity for the shapes
+            elif isinstance(layer, nn.Flatten):
+                op = ("flatten",)
+            elif isinstance(layer, nn.Linear):
+                op = ("linear", prefix, layer.out_features < NARROW)
             else:
-                out[key] = buffers[key][position].detach().clone()
-        return out
+                return f"the layer {type(layer).__name__} has no stacked version"
+            plan.append(op)
+            x = layer(x)
+    return plan
+
+
+class _StackedCNN(_Stack):
+    """K members of one :class:`~sklopt.neural._modules.CNNModule`
+    architecture.
+
+    The convolutional part runs on the members' images laid out side by
+    side along the channel axis, ``(B, K * C, H, W)``: each convolution is
+    one grouped convolution (``groups=K``, member k's filters see only its
+    own channels), group and instance normalization normalise per member and
+    row with the members' groups side by side, and pooling and activations
+    act per channel. The flattened features are turned back into a stacked
+    batch ``(K, B, n_features)`` for the linear head.
+    """
+
+    _layer_plan = staticmethod(_cnn_layer_plan)
+
+    def forward(self, params, x, *, start=0, training=False, batch=None):
+        """Stacked forward pass; ``x`` of shape (K', B, C, H, W), the other
+        parameters as :meth:`_StackedMLP.forward`."""
+        n_members, n_rows = x.shape[:2]
+        x = x.transpose(0, 1).reshape(n_rows, -1, *x.shape[3:])
+        n_dropout = 0
+        flat = False
+        for op in self.plan:
+            kind = op[0]
+            if kind == "conv":
+                weight, bias = params[op[1] + "weight"], params[op[1] + "bias"]
+                x = F.conv2d(
+                    x,
+                    weight.reshape(-1, *weight.shape[2:]),
+                    bias.reshape(-1),
+                    op[2],
+                    op[3],
+                    op[4],
+                    groups=n_members,
+                )
+            elif kind == "group_norm":
+                weight, bias = params[op[1] + "weight"], params[op[1] + "bias"]
+                x = F.group_norm(
+                    x, n_members * op[2], weight.reshape(-1), bias.reshape(-1), op[3]
+                )
+            elif kind == "instance_norm":
+                weight, bias = params[op[1] + "weight"], params[op[1] + "bias"]
+                x = F.instance_norm(
+                    x, weight=weight.reshape(-1), bias=bias.reshape(-1), eps=op[2]
+                )
+            elif kind in ("pool", "activation"):
+                x = op[1](x)
+            elif kind == "dropout":
+                if training and op[1] > 0:
+                    mask = batch.dropout[n_dropout]  # (K', B, *shape)
+                    if not flat:
+                        mask = mask.transpose(0, 1).reshape(x.shape)
+                    x = x * mask
+                n_dropout += 1
+            elif kind == "flatten":
+                x = x.reshape(n_rows, n_members, -1).transpose(0, 1).contiguous()
+                flat = True
+            else:  # linear
+                x = _linear(x, params, op)
+        return x
+
+
+def _stack_class(module):
+    """The stacked model class for members like ``module``."""
+    return _StackedCNN if isinstance(module, CNNModule) else _StackedMLP
 
 
 def _batch_norm(x, params, op, buffers, training, batch):

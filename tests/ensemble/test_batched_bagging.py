@@ -32,7 +32,7 @@ def clf_data():
 def batched_calls(monkeypatch):
     """Count the calls of the neural estimators' batched-training hook."""
     calls = []
-    for cls in (MLPClassifier, MLPRegressor):
+    for cls in (MLPClassifier, MLPRegressor, CNNClassifier):
         original = cls._fit_batched
 
         def spy(self, *args, _original=original, **kwargs):
@@ -130,10 +130,31 @@ def test_feature_subsets_are_not_batched(clf_data, batched_calls, capsys):
     )
 
 
+def test_cnn_members_batched_on_request_only_on_the_cpu(batched_calls, capsys):
+    """On the CPU ``'auto'`` trains CNN members one by one and says why;
+    ``batched=True`` trains them as one model, equal to one-by-one bagging."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:150] / 16.0, y[:150]
+    cnn = CNNClassifier(
+        channels=(3,), dropout=0.1, max_epochs=2, batch_size=32, device="cpu"
+    )
+    auto = _fit(BaggingClassifier(cnn, n_estimators=3, verbose=1, random_state=0), X, y)
+    assert batched_calls == []
+    assert "members are batched on a GPU only" in capsys.readouterr().out
+    forced = BaggingClassifier(cnn, n_estimators=3, batched=True, random_state=0)
+    _fit(forced, X, y)
+    assert batched_calls == [3]
+    _assert_same_members(forced, auto, X)
+
+
 def test_unbatchable_bases(clf_data, capsys):
     X, y = clf_data
-    cnn = CNNClassifier(channels=(2,), image_shape=(1, 2, 3), max_epochs=1)
-    with pytest.raises(NotBatchableError, match="CNNClassifier members are trained"):
+    cnn = CNNClassifier(
+        channels=(2,), image_shape=(1, 2, 3), normalization="batch", max_epochs=1
+    )
+    with pytest.raises(NotBatchableError, match="normalization='batch' has no"):
         BaggingClassifier(cnn, n_estimators=2, batched=True, random_state=0).fit(X, y)
     pipe = make_pipeline(StandardScaler(), MLPClassifier((4,), max_epochs=1))
     with pytest.raises(NotBatchableError, match="Pipeline offers no batched"):

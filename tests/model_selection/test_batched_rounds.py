@@ -17,7 +17,7 @@ from sklopt.model_selection import (  # noqa: E402
     BootstrapReplicas,
     bias_variance_decomposition,
 )
-from sklopt.neural import MLPClassifier, MLPRegressor  # noqa: E402
+from sklopt.neural import CNNClassifier, MLPClassifier, MLPRegressor  # noqa: E402
 
 TOL = {"rtol": 1e-4, "atol": 2e-5}
 
@@ -46,6 +46,24 @@ def test_bias_variance_of_a_network_batched_equals_one_by_one(loss, clf_split):
     batched = bias_variance_decomposition(est, *clf_split, batched=True, **kwargs)
     apart = bias_variance_decomposition(est, *clf_split, batched=False, **kwargs)
     for name, value in apart.to_dict().items():
+        if isinstance(value, float):
+            assert_allclose(getattr(batched, name), value, **TOL, err_msg=name)
+
+
+def test_bias_variance_of_a_cnn_batched_on_request_on_the_cpu(capsys):
+    """CNN rounds: ``'auto'`` fits them one by one on the CPU (saying why),
+    ``batched=True`` fits them as one model with the same result."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    split = X[:150], y[:150], X[150:230], y[150:230]
+    est = CNNClassifier((3,), max_epochs=2, batch_size=32, device="cpu", random_state=0)
+    kwargs = dict(loss="0-1", n_rounds=4, random_state=0)
+    auto = bias_variance_decomposition(est, *split, verbose=1, **kwargs)
+    assert "batched on a GPU only" in capsys.readouterr().out
+    batched = bias_variance_decomposition(est, *split, batched=True, **kwargs)
+    for name, value in auto.to_dict().items():
         if isinstance(value, float):
             assert_allclose(getattr(batched, name), value, **TOL, err_msg=name)
 

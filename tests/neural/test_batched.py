@@ -337,10 +337,76 @@ def test_progress_bar_and_interrupt(monkeypatch, clf_data, capsys):
 def test_unsupported_settings_have_reasons():
     assert MLPClassifier()._batched_unsupported_reason() is None
     assert MLPRegressor(dropout=0.5)._batched_unsupported_reason() is None
-    reason = CNNClassifier()._batched_unsupported_reason()
-    assert "CNNClassifier" in reason and "one by one" in reason
+    assert CNNClassifier(normalization="group")._batched_unsupported_reason() is None
+    reason = CNNClassifier(normalization="batch")._batched_unsupported_reason()
+    assert "normalization='batch'" in reason
+    reason = CNNClassifier(cutmix_alpha=1.0)._batched_unsupported_reason()
+    assert "cutmix_alpha" in reason
     reason = MLPClassifier(optimizer=torch.optim.Adam)._batched_unsupported_reason()
     assert "optimizer=Adam" in reason
+
+
+def test_auto_batches_convolutional_members_on_accelerators_only():
+    """``batched='auto'`` keeps CNN members one by one on the CPU (grouped
+    convolutions measured slower there), batches them on CUDA; MLPs always."""
+    assert MLPClassifier(device="cpu")._batched_auto_reason() is None
+    reason = CNNClassifier(device="cpu")._batched_auto_reason()
+    assert "GPU only" in reason and "batched=True" in reason
+    auto = CNNClassifier(device="auto")._batched_auto_reason()
+    assert (auto is None) == torch.cuda.is_available()
+
+
+@pytest.fixture(scope="module")
+def image_data():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:120] / 16.0, y[:120] % 3
+
+
+def _cnn(**params):
+    defaults = dict(channels=(3, 4), max_epochs=3, batch_size=16, device="cpu")
+    return CNNClassifier(**{**defaults, **params})
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"dropout": 0.3, "normalization": "group"},
+        # The convolution biases before instance normalization have no effect
+        # (their true gradient is 0); Adam turns the rounding noise of their
+        # gradients into full steps, so this case uses SGD with momentum.
+        {
+            "normalization": "instance",
+            "weight_noise": 0.02,
+            "input_noise": 0.1,
+            "optimizer": "momentum",
+        },
+        {"normalization": "layer", "mixup_alpha": 0.3, "label_smoothing": 0.1},
+        {"augmentation": ["flip", "shift"], "optimizer": "momentum"},
+        {"early_stopping": True, "patience": 1, "weight_decay": 0.01},
+        {"channels": (), "dropout": 0.2},
+        {"channels": (40,), "optimizer": "rmsprop", "clip_grad_norm": 0.1},
+    ],
+    ids=lambda p: "-".join(p) or "plain",
+)
+@pytest.mark.parametrize("weighted", [True, False])
+def test_cnn_members_match_separate_fits(params, weighted, image_data):
+    X, y = image_data
+    batched, apart = _fit_both(_cnn(**params), X, y, weighted=weighted)
+    _assert_same(batched, apart, X)
+    assert not np.allclose(_outputs(batched[0], X), _outputs(batched[1], X))
+
+
+def test_cnn_members_on_colour_images():
+    """Several input channels: each member's grouped filters see only its
+    own channels."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(90, 3, 5, 6).astype(np.float32)
+    y = (X[:, 0].mean((1, 2)) > X[:, 2].mean((1, 2))).astype(int)
+    batched, apart = _fit_both(_cnn(channels=(4,), dropout=0.1), X, y)
+    _assert_same(batched, apart, X)
 
 
 def test_members_must_be_copies(clf_data):
@@ -497,6 +563,30 @@ def test_full_matrix(optimizer, params, clf_data):
     X, y = clf_data
     batched, apart = _fit_both(_clf(optimizer=optimizer, max_epochs=6, **params), X, y)
     _assert_same(batched, apart, X)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_cnn_full_matrix(optimizer, image_data):
+    X, y = image_data
+    params = {"dropout": 0.2, "normalization": "group", "weight_decay": 0.01}
+    batched, apart = _fit_both(_cnn(optimizer=optimizer, max_epochs=4, **params), X, y)
+    _assert_same(batched, apart, X)
+
+
+@pytest.mark.gpu
+def test_cuda_cnn_members_match_separate_cuda_fits(image_data):
+    X, y = image_data
+    est = _cnn(device="cuda", dropout=0.2, normalization="group")
+    assert est._batched_auto_reason() is None
+    batched, apart = _fit_both(est, X, y)
+    _assert_same(
+        batched,
+        apart,
+        X,
+        weight_tol={"rtol": 1e-3, "atol": 1e-4},
+        output_tol={"rtol": 1e-3, "atol": 1e-4},
+    )
 
 
 @pytest.mark.gpu

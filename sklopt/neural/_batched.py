@@ -107,27 +107,15 @@ def _unsupported_reason(estimator):
     Batched: ``MLPClassifier``, ``MLPRegressor`` and ``CNNClassifier`` with
     every optimizer name, any learning rate, ``lr_schedule`` ('step',
     'cosine', 'plateau' per member), early stopping and the training-loss
-    plateau rule (per member), weight decay, L1, dropout, layer and group
-    normalization (and instance normalization of CNNs), batch normalization
-    of MLPs (per-member statistics), input and weight noise, label
-    smoothing, mixup, augmentation (names and callables: called once per
-    member and batch, as in separate fits), gradient clipping (per-member
-    norm), sample weights, any device.
+    plateau rule (per member), weight decay, L1, dropout, every
+    normalization (per-member statistics), input and weight noise, label
+    smoothing, mixup, CutMix, augmentation (names and callables: called once
+    per member and batch, as in separate fits), gradient clipping
+    (per-member norm), sample weights, any device.
 
-    Not batched: batch normalization and CutMix of ``CNNClassifier``, and an
-    optimizer given as a torch optimizer class (its update rule is not known
-    to act on each weight independently).
+    Not batched: an optimizer given as a torch optimizer class (its update
+    rule is not known to act on each weight independently).
     """
-    name = type(estimator).__name__
-    if getattr(estimator, "_image_input", False):
-        if estimator.normalization == "batch":
-            return (
-                f"{name} with normalization='batch' has no batched version "
-                "(per-member batch statistics of feature maps); the other "
-                "normalizations are batched"
-            )
-        if getattr(estimator, "cutmix_alpha", 0.0) > 0:
-            return f"{name} with cutmix_alpha > 0 has no batched version"
     if not isinstance(estimator.optimizer, str):
         return (
             f"optimizer={estimator._optimizer_name()} is a torch optimizer class; "
@@ -835,16 +823,22 @@ class _BatchedTrainer:
 
 
 def _mix(x, target, weight, mix):
-    """Mixup with each member's own lambda and pairing (drawn for the epoch
-    by :class:`~sklopt.neural._batched_epoch._EpochBatches`)."""
-    lam, rest, partner = mix
+    """Mixup or CutMix with each member's own draws (made for the epoch by
+    :class:`~sklopt.neural._batched_epoch._EpochBatches`): targets and
+    weights mixed by each member's lambda, images by its per-pixel weights
+    when CutMix is on (a box pasted from the partner, or mixup's lambda)."""
+    lam, rest, partner, keep, take = mix
     index = torch.arange(len(x), device=x.device).unsqueeze(1)
 
     def mixed(a):
         shape = (-1,) + (1,) * (a.dim() - 1)
         return a * lam.view(shape) + a[index, partner] * rest.view(shape)
 
-    x, target = mixed(x), mixed(target)
+    if keep is None:
+        x = mixed(x)
+    else:  # (K', B, C, H, W) images, (K', H, W) pixel weights
+        x = x * keep[:, None, None] + x[index, partner] * take[:, None, None]
+    target = mixed(target)
     if weight is not None:
         weight = mixed(weight)
     return x, target, weight

@@ -19,7 +19,7 @@ device.
 import numpy as np
 import torch
 
-from sklopt.neural._mixing import _draw_mixup
+from sklopt.neural._mixing import _cutmix_box, _draw_mixup
 
 #: Bytes of input rows and targets gathered at once (a block of steps) on an
 #: accelerator; on the CPU each step gathers its own.
@@ -53,9 +53,10 @@ class _StackedBatch:
         The same, as floats on the device, where the batch is padded.
     mask : Tensor of shape (K', width) or None
         1 on real rows, 0 on padding; None when no member's batch is padded.
-    mix : tuple (lam, rest, partner) or None
-        Mixup's per-member ``lambda`` and ``1 - lambda`` (K',) and pairing
-        (K', width).
+    mix : tuple (lam, rest, partner, keep, take) or None
+        Mixing's per-member ``lambda`` and ``1 - lambda`` of the targets
+        (K',), pairing (K', width), and with CutMix the per-pixel weights of
+        the images and their partners (K', H, W), else None.
     dropout : list of Tensor or None
         Scaled keep-masks of the dropout layers (set by the trainer).
     """
@@ -145,24 +146,58 @@ class _EpochBatches:
         self.block = None
 
     def _draw_mixup(self, members):
-        """Each member's mixup lambda and pairing of every batch of the
-        epoch, from its ``mixing`` stream in batch order; padding rows and
-        members without a batch are paired with themselves."""
+        """Each member's mixing draws for every batch of the epoch, from its
+        ``mixing`` stream in batch order, as
+        :func:`~sklopt.neural._mixing._mix_batch` draws them: the CutMix or
+        mixup coin (when both are on), lambda, the pairing, and CutMix's box.
+
+        Returns ``(lam, rest, partner, keep, take)``: the per-member weights
+        of the targets (``lam``, ``1 - lam``; CutMix: the area-adjusted
+        lambda), the pairing, and with CutMix the per-pixel weights of the
+        image and of its partner, ``(n_steps, K, H, W)`` (mixup members:
+        ``lam`` and ``1 - lam`` everywhere; CutMix members: 0/1 outside and
+        inside the box), else None. Padding rows and members without a batch
+        are paired with themselves.
+        """
         counts = self.counts
+        recipe = members[0].recipe
         lams = np.ones(counts.shape)
         partner = np.broadcast_to(np.arange(self.width), (*counts.shape, self.width))
         partner = partner.copy()
+        keep = take = None
+        if recipe.cutmix_alpha > 0:
+            height, width = self.trainer.X.shape[-2:]
+            keep = np.ones((*counts.shape, height, width), np.float32)
+            take = np.zeros((*counts.shape, height, width), np.float32)
         for k, m in enumerate(members):
+            rng = m.streams.mixing
             for j in range(m.n_batches):
                 count = int(counts[j, k])
-                lams[j, k], partner[j, k, :count] = _draw_mixup(
-                    count, m.recipe.mixup_alpha, m.streams.mixing
-                )
+                use_cutmix = recipe.cutmix_alpha > 0
+                if use_cutmix and recipe.mixup_alpha > 0:
+                    use_cutmix = rng.random() < 0.5
+                alpha = recipe.cutmix_alpha if use_cutmix else recipe.mixup_alpha
+                lam, partner[j, k, :count] = _draw_mixup(count, alpha, rng)
+                if use_cutmix:
+                    top, bottom, left, right = _cutmix_box(height, width, lam, rng)
+                    lam = 1.0 - (bottom - top) * (right - left) / (height * width)
+                    keep[j, k, top:bottom, left:right] = 0.0
+                    take[j, k, top:bottom, left:right] = 1.0
+                elif keep is not None:
+                    keep[j, k] = lam
+                    take[j, k] = 1.0 - lam
+                lams[j, k] = lam
         device = self.trainer.device
+
+        def table(values):
+            return None if values is None else torch.from_numpy(values).to(device)
+
         return (
-            torch.from_numpy(lams.astype(np.float32)).to(device),
-            torch.from_numpy((1.0 - lams).astype(np.float32)).to(device),
-            torch.from_numpy(partner).to(device),
+            table(lams.astype(np.float32)),
+            table((1.0 - lams).astype(np.float32)),
+            table(partner),
+            table(keep),
+            table(take),
         )
 
     def _gather(self, first):
@@ -201,8 +236,10 @@ class _EpochBatches:
             mask = take(self.mask, self.mask_index[j])
             counts_t = self.counts_t[j, start:]
         if self.mix is not None:
-            lam, rest, partner = self.mix
-            mix = (lam[j, start:], rest[j, start:], take(partner, j))
+            lam, rest, partner, keep, paste = self.mix
+            mix = (lam[j, start:], rest[j, start:], take(partner, j), None, None)
+            if keep is not None:
+                mix = (*mix[:3], keep[j, start:], paste[j, start:])
         return _StackedBatch(
             start,
             take(x, j - first),

@@ -11,7 +11,10 @@ the CPU); either way the weight gradients come out contiguous. The
 forward pass runs all members at once on a stacked batch of shape
 ``(K, B, n_features)``: batch normalization with per-member statistics and
 running buffers, layer and group normalization with per-member scale and
-shift, dropout with per-member masks.
+shift, dropout with per-member masks. :class:`_StackedCNN` does the same for
+:class:`~sklopt.neural._modules.CNNModule` members: their images side by side
+along the channel axis, each convolution one grouped convolution
+(``groups=K``), then the stacked linear head.
 
 :class:`_StackedOptimizer` is a torch optimizer of the estimator's class and
 constants over slices of those tensors. The members are grouped into
@@ -263,6 +266,8 @@ def _cnn_layer_plan(module):
                 op = ("conv", prefix, layer.stride, layer.padding, layer.dilation)
             elif isinstance(layer, nn.GroupNorm):
                 op = ("group_norm", prefix, layer.num_groups, layer.eps)
+            elif isinstance(layer, nn.BatchNorm2d):
+                op = ("batch_norm", prefix, layer.eps, layer.momentum)
             elif isinstance(layer, nn.InstanceNorm2d) and layer.affine:
                 op = ("instance_norm", prefix, layer.eps)
             elif isinstance(layer, (nn.MaxPool2d, nn.AdaptiveAvgPool2d)):
@@ -279,7 +284,8 @@ def _cnn_layer_plan(module):
             else:
                 return f"the layer {type(layer).__name__} has no stacked version"
             plan.append(op)
-            x = layer(x)
+            if op[0] != "batch_norm":  # shape-preserving; no running-stat update
+                x = layer(x)
     return plan
 
 
@@ -328,6 +334,12 @@ class _StackedCNN(_Stack):
                 x = F.instance_norm(
                     x, weight=weight.reshape(-1), bias=bias.reshape(-1), eps=op[2]
                 )
+            elif kind == "batch_norm":
+                buffers = {
+                    key: self.buffers[op[1] + key][start : start + n_members]
+                    for key in ("running_mean", "running_var", "num_batches_tracked")
+                }
+                x = _batch_norm_2d(x, params, op, buffers, training, batch)
             elif kind in ("pool", "activation"):
                 x = op[1](x)
             elif kind == "dropout":
@@ -343,6 +355,44 @@ class _StackedCNN(_Stack):
             else:  # linear
                 x = _linear(x, params, op)
         return x
+
+
+def _batch_norm_2d(x, params, op, buffers, training, batch):
+    """BatchNorm2d of the members' channels side by side, ``x`` of shape
+    (B, K * C, H, W): statistics per member and channel over its (real) rows
+    and pixels, per-member running statistics."""
+    _, prefix, eps, momentum = op
+    weight, bias = params[prefix + "weight"], params[prefix + "bias"]
+    n_members, n_channels = weight.shape
+    if not training:
+        mean = buffers["running_mean"].reshape(-1)
+        var = buffers["running_var"].reshape(-1)
+    else:
+        pixels = x.shape[2] * x.shape[3]
+        if batch.mask is None:
+            mean = x.mean((0, 2, 3))
+            var = (x - mean.view(1, -1, 1, 1)).square().mean((0, 2, 3))
+            n = x.shape[0] * pixels
+            correction = n / max(n - 1, 1)
+        else:
+            # (B, K * C) mask of each member's real rows
+            mask = batch.mask.t().repeat_interleave(n_channels, 1)[:, :, None, None]
+            n = (batch.counts_t * pixels).repeat_interleave(n_channels)
+            mean = (x * mask).sum((0, 2, 3)) / n
+            var = ((x - mean.view(1, -1, 1, 1)).square() * mask).sum((0, 2, 3)) / n
+            correction = n / (n - 1).clamp_min(1)
+        with torch.no_grad():
+            shape = (n_members, n_channels)
+            buffers["running_mean"].mul_(1 - momentum).add_(momentum * mean.view(shape))
+            buffers["running_var"].mul_(1 - momentum).add_(
+                momentum * (var * correction).view(shape)
+            )
+            buffers["num_batches_tracked"].add_(1)
+    scale = torch.rsqrt(var + eps) * weight.reshape(-1)
+    shift = bias.reshape(-1)
+    return (x - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1) + shift.view(
+        1, -1, 1, 1
+    )
 
 
 def _stack_class(module):
@@ -411,7 +461,7 @@ class _StackedOptimizer:
     ----------
     estimator : sklopt neural estimator
         Gives the optimizer class and constants (as its own fit would).
-    stack : _StackedMLP
+    stack : _Stack
     keys : list
         One key per member (its number of batches per epoch): members with
         equal keys take their optimizer steps together, so adjacent members

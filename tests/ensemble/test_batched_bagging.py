@@ -151,10 +151,11 @@ def test_cnn_members_batched_on_request_only_on_the_cpu(batched_calls, capsys):
 
 def test_unbatchable_bases(clf_data, capsys):
     X, y = clf_data
+    torch = pytest.importorskip("torch")
     cnn = CNNClassifier(
-        channels=(2,), image_shape=(1, 2, 3), normalization="batch", max_epochs=1
+        channels=(2,), image_shape=(1, 2, 3), optimizer=torch.optim.SGD, max_epochs=1
     )
-    with pytest.raises(NotBatchableError, match="normalization='batch' has no"):
+    with pytest.raises(NotBatchableError, match="is a torch optimizer class"):
         BaggingClassifier(cnn, n_estimators=2, batched=True, random_state=0).fit(X, y)
     pipe = make_pipeline(StandardScaler(), MLPClassifier((4,), max_epochs=1))
     with pytest.raises(NotBatchableError, match="Pipeline offers no batched"):

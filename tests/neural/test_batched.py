@@ -337,11 +337,10 @@ def test_progress_bar_and_interrupt(monkeypatch, clf_data, capsys):
 def test_unsupported_settings_have_reasons():
     assert MLPClassifier()._batched_unsupported_reason() is None
     assert MLPRegressor(dropout=0.5)._batched_unsupported_reason() is None
-    assert CNNClassifier(normalization="group")._batched_unsupported_reason() is None
-    reason = CNNClassifier(normalization="batch")._batched_unsupported_reason()
-    assert "normalization='batch'" in reason
-    reason = CNNClassifier(cutmix_alpha=1.0)._batched_unsupported_reason()
-    assert "cutmix_alpha" in reason
+    for params in ({"normalization": "batch"}, {"cutmix_alpha": 1.0}):
+        assert CNNClassifier(**params)._batched_unsupported_reason() is None
+    reason = CNNClassifier(optimizer=torch.optim.SGD)._batched_unsupported_reason()
+    assert "optimizer=SGD" in reason
     reason = MLPClassifier(optimizer=torch.optim.Adam)._batched_unsupported_reason()
     assert "optimizer=Adam" in reason
 
@@ -386,6 +385,10 @@ def _cnn(**params):
         {"normalization": "layer", "mixup_alpha": 0.3, "label_smoothing": 0.1},
         {"augmentation": ["flip", "shift"], "optimizer": "momentum"},
         {"early_stopping": True, "patience": 1, "weight_decay": 0.01},
+        # conv biases before batch normalization have no effect either
+        {"normalization": "batch", "optimizer": "momentum", "dropout": 0.1},
+        {"cutmix_alpha": 1.0, "label_smoothing": 0.1},
+        {"cutmix_alpha": 0.5, "mixup_alpha": 0.4, "augmentation": "crop"},
         {"channels": (), "dropout": 0.2},
         {"channels": (40,), "optimizer": "rmsprop", "clip_grad_norm": 0.1},
     ],
@@ -397,6 +400,17 @@ def test_cnn_members_match_separate_fits(params, weighted, image_data):
     batched, apart = _fit_both(_cnn(**params), X, y, weighted=weighted)
     _assert_same(batched, apart, X)
     assert not np.allclose(_outputs(batched[0], X), _outputs(batched[1], X))
+
+
+def test_cnn_batch_norm_keeps_per_member_statistics(image_data):
+    """Per-member running statistics, also over padded steps (members with
+    different numbers of rows), equal to the separate fits' buffers."""
+    X, y = image_data
+    est = _cnn(normalization="batch", optimizer="sgd", batch_size=24)
+    batched, apart = _fit_both(est, X, y, weighted=True)
+    _assert_same(batched, apart, X)
+    means = [m.net_.module_.state_dict()["layers.1.running_mean"] for m in batched]
+    assert not torch.allclose(means[0], means[1])
 
 
 def test_cnn_members_on_colour_images():
@@ -570,6 +584,7 @@ def test_full_matrix(optimizer, params, clf_data):
 def test_cnn_full_matrix(optimizer, image_data):
     X, y = image_data
     params = {"dropout": 0.2, "normalization": "group", "weight_decay": 0.01}
+    params.update(cutmix_alpha=1.0, early_stopping=True, patience=2)
     batched, apart = _fit_both(_cnn(optimizer=optimizer, max_epochs=4, **params), X, y)
     _assert_same(batched, apart, X)
 

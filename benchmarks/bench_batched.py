@@ -322,31 +322,32 @@ def _cnn_table(args):
         )
 
 
-def _cnn_bagging_table(args):
+def _bagging_table(args, prefix, title):
+    """Interleaved one-by-one and batched runs of the ``prefix`` workers;
+    print their table row (medians, peak memory, largest difference of the
+    ensembles' probabilities)."""
     import numpy as np
 
-    runs = {"cnn-bagging-one-by-one": [], "cnn-bagging-batched": []}
+    one, batched = f"{prefix}-one-by-one", f"{prefix}-batched"
+    runs = {one: [], batched: []}
     for _ in range(args.repeats):
         for worker in runs:
             runs[worker].append(_run(args, worker))
-    sep = [r["seconds"] for r in runs["cnn-bagging-one-by-one"]]
-    bat = [r["seconds"] for r in runs["cnn-bagging-batched"]]
+    sep = [r["seconds"] for r in runs[one]]
+    bat = [r["seconds"] for r in runs[batched]]
     diff = np.abs(
-        np.array(runs["cnn-bagging-batched"][0]["proba"])
-        - np.array(runs["cnn-bagging-one-by-one"][0]["proba"])
+        np.array(runs[batched][0]["proba"]) - np.array(runs[one][0]["proba"])
     ).max()
     print(
-        "\n| comparison | one by one (s) | batched (s) | speed-up | peak memory, "
+        "| comparison | one by one (s) | batched (s) | speed-up | peak memory, "
         "one by one / batched (MiB) | max abs diff of predict_proba |"
     )
     print("|---|---:|---:|---:|---:|---:|")
     print(
-        f"| Bagging of 16 CNNClassifier((16, 32)), digits 1347 x 8 x 8, 5 epochs, "
-        f"Adam, batch 64 | {statistics.median(sep):.2f} | "
-        f"{statistics.median(bat):.2f} | "
+        f"| {title} | {statistics.median(sep):.2f} | {statistics.median(bat):.2f} | "
         f"{statistics.median(sep) / statistics.median(bat):.2f}x | "
-        f"{_mib(max(r['peak'] for r in runs['cnn-bagging-one-by-one']))} / "
-        f"{_mib(max(r['peak'] for r in runs['cnn-bagging-batched']))} | {diff:.1e} |"
+        f"{_mib(max(r['peak'] for r in runs[one]))} / "
+        f"{_mib(max(r['peak'] for r in runs[batched]))} | {diff:.1e} |"
     )
     print(f"\nruns (s): one by one {sep}, batched {bat}")
 
@@ -375,35 +376,21 @@ def main(argv=None):
     if args.worker:
         return _worker(args)
 
-    import numpy as np
-
     print(f"# bench_batched: {_machine(args)}\n")
-    runs = {"bagging-one-by-one": [], "bagging-batched": []}
-    for _ in range(args.repeats):
-        for worker in runs:
-            runs[worker].append(_run(args, worker))
-    sep = [r["seconds"] for r in runs["bagging-one-by-one"]]
-    bat = [r["seconds"] for r in runs["bagging-batched"]]
-    diff = np.abs(
-        np.array(runs["bagging-batched"][0]["proba"])
-        - np.array(runs["bagging-one-by-one"][0]["proba"])
-    ).max()
-    print(
-        "| comparison | one by one (s) | batched (s) | speed-up | peak memory, "
-        "one by one / batched (MiB) | max abs diff of predict_proba |"
+    _bagging_table(
+        args,
+        "bagging",
+        "Bagging of 32 MLPs 40-128-128-2, 5000 x 40, 10 epochs, Adam, batch 128",
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    print(
-        f"| Bagging of 32 MLPs 40-128-128-2, 5000 x 40, 10 epochs, Adam, batch "
-        f"128 | {statistics.median(sep):.2f} | {statistics.median(bat):.2f} | "
-        f"{statistics.median(sep) / statistics.median(bat):.1f}x | "
-        f"{_mib(max(r['peak'] for r in runs['bagging-one-by-one']))} / "
-        f"{_mib(max(r['peak'] for r in runs['bagging-batched']))} | {diff:.1e} |"
-    )
-    print(f"\nruns (s): one by one {sep}, batched {bat}")
     if args.cnn:
         _cnn_table(args)
-        _cnn_bagging_table(args)
+        print()
+        _bagging_table(
+            args,
+            "cnn-bagging",
+            "Bagging of 16 CNNClassifier((16, 32)), digits 1347 x 8 x 8, 5 epochs, "
+            "Adam, batch 64",
+        )
     if args.skip_bias_variance:
         return None
     runs = {"single-fit": [], "bv-batched": [], "bv-one-by-one": []}

@@ -3,6 +3,7 @@ row and feature draws, and the single routine that fits the members of a
 bagging ensemble, one by one or, for neural networks, all at once as one
 batched model (:func:`_fit_members`)."""
 
+import numbers
 import warnings
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -138,7 +139,7 @@ class _BaseEstimatorMixin:
 
     def _validate_fit_X_y(self, X, y, **kwargs):
         """``validate_data`` for fit: sparse input and NaN as the base allows."""
-        return validate_data(
+        X, y = validate_data(
             self,
             X,
             y,
@@ -147,11 +148,12 @@ class _BaseEstimatorMixin:
             ensure_all_finite=finite_check(self),
             **kwargs,
         )
+        return self._numeric_objects(X), y
 
     def _validate_predict_X(self, X):
         """Check that the ensemble is fitted and validate X against the fit."""
         check_is_fitted(self)
-        return validate_data(
+        X = validate_data(
             self,
             X,
             accept_sparse=["csr", "csc"],
@@ -159,6 +161,29 @@ class _BaseEstimatorMixin:
             ensure_all_finite=finite_check(self),
             reset=False,
         )
+        return self._numeric_objects(X)
+
+    def _numeric_objects(self, X):
+        """Raise the base estimator's TypeError for an object array holding
+        values that are neither numbers, strings nor None (a dict, a list).
+
+        The members see subsets of the rows (bootstrap samples, resampling,
+        subsampling), so such a value would otherwise be noticed only when a
+        member happens to draw its row. Strings and None are left to the
+        base estimator (a pipeline may encode or impute them).
+        """
+        if isinstance(X, np.ndarray) and X.dtype == object:
+            try:
+                X.astype(np.float64)
+            except TypeError:
+                if not all(
+                    v is None or isinstance(v, (str, bytes, numbers.Number))
+                    for v in X.flat
+                ):
+                    raise
+            except ValueError:
+                pass  # strings: the base estimator decides
+        return X
 
 
 def _supports_sample_weight(estimator):

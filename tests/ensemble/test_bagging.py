@@ -342,3 +342,29 @@ def test_refit_without_oob_drops_oob_attributes(reg_data):
     assert hasattr(reg, "oob_prediction_") and hasattr(reg, "oob_score_")
     reg.set_params(oob_score=False).fit(X, y)
     assert not hasattr(reg, "oob_prediction_") and not hasattr(reg, "oob_score_")
+
+
+def test_values_that_are_not_numbers_raise_whatever_rows_are_drawn():
+    """A dict in an object X raises the base's TypeError even when no member
+    draws its row; strings stay for a base that encodes them."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    from sklopt.ensemble import AdaBoostRegressor, GradientBoostingRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(60, 3)).astype(object)
+    y = rng.uniform(size=60)
+    X[0, 0] = {"foo": "bar"}
+    # one member on two rows: row 0 is almost surely not drawn
+    for model in (
+        BaggingRegressor(n_estimators=1, max_samples=2, random_state=0),
+        GradientBoostingRegressor(n_estimators=2, subsample=0.05, random_state=0),
+        AdaBoostRegressor(n_estimators=2, random_state=0),
+    ):
+        with pytest.raises(TypeError, match="argument must be a string or a real"):
+            model.fit(X, y)
+    letters = np.array([["a", "b"], ["b", "a"], ["a", "a"], ["b", "b"]] * 5, object)
+    labels = np.array([0, 1, 0, 1] * 5)
+    pipe = make_pipeline(OneHotEncoder(), DecisionTreeClassifier(random_state=0))
+    bag = BaggingClassifier(pipe, n_estimators=3, random_state=0)
+    assert bag.fit(letters, labels).score(letters, labels) == 1.0

@@ -88,9 +88,10 @@ def _make_augmenter(augmentation, *, image, noise_std, estimator_name):
         standard deviation ``0.1 * noise_std`` per feature.
     image : bool
         Whether the estimator takes images.
-    noise_std : Tensor
-        Per-feature standard deviation of the training inputs (in the
-        module's input shape, without the batch axis), on the device.
+    noise_std : callable () -> Tensor
+        Gives the per-feature standard deviation of the training inputs (in
+        the module's input shape, without the batch axis), on the device;
+        called only for ``'noise'``.
     estimator_name : str
         For error messages.
 
@@ -109,7 +110,7 @@ def _make_augmenter(augmentation, *, image, noise_std, estimator_name):
         elif isinstance(item, str) and item in valid:
             if item == "noise":
                 functions.append(
-                    functools.partial(_gaussian_noise, std=0.1 * noise_std)
+                    functools.partial(_gaussian_noise, std=0.1 * noise_std())
                 )
             else:
                 functions.append(_BUILTINS[item])

@@ -316,8 +316,14 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
                 f"batch_size={self.batch_size!r} with {n_samples} training samples."
             )
         X_train = torch.as_tensor(X_train)
-        noise_std = X_train.std(0, unbiased=False) if n_samples > 1 else X_train[0] * 0
-        noise_std = noise_std.to(device)
+
+        def noise_std():
+            """Per-feature standard deviation (only the 'noise' augmentation
+            needs it)."""
+            if n_samples < 2:
+                return (X_train[0] * 0).to(device)
+            return X_train.std(0, unbiased=False).to(device)
+
         return _TrainingRecipe(
             classification=self._classification,
             batch_size=batch_size,

@@ -182,7 +182,9 @@ def test_augmentation_noise_scales_with_feature_std():
     from sklopt.neural._augment import _make_augmenter
 
     std = torch.tensor([1.0, 10.0])
-    augment = _make_augmenter("noise", image=False, noise_std=std, estimator_name="x")
+    augment = _make_augmenter(
+        "noise", image=False, noise_std=lambda: std, estimator_name="x"
+    )
     X = torch.zeros(20000, 2)
     noise = augment(X, torch.Generator().manual_seed(0))
     np.testing.assert_allclose(noise.std(0).numpy(), [0.1, 1.0], rtol=0.03)

@@ -19,6 +19,7 @@ the culprit:
 
 import functools
 import inspect
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -179,7 +180,10 @@ def _fails_number_conversion(data):
     if data is None or isinstance(data, str) or sp.issparse(data):
         return False
     try:
-        np.asarray(data, dtype=np.float64)
+        with warnings.catch_warnings():
+            # complex input is refused elsewhere, with its own message
+            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+            np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError):
         return True
     return False

@@ -7,6 +7,19 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_configure(config):
+    """One torch thread for the whole run (where torch is installed): the
+    tiny networks of the tests run fastest that way, and multi-threaded
+    convolutions round differently for different batch sizes (sklearn's
+    subset-invariance check compares at 1e-7). ``import sklopt`` itself stays
+    torch-free; ``tests/test_imports.py`` checks it in a fresh interpreter."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def global_random_seed():
     """A fixed seed; tests that take it must hold for any seed."""

@@ -385,6 +385,12 @@ def _cnn(**params):
         {"normalization": "layer", "mixup_alpha": 0.3, "label_smoothing": 0.1},
         {"augmentation": ["flip", "shift"], "optimizer": "momentum"},
         {"early_stopping": True, "patience": 1, "weight_decay": 0.01},
+        {
+            "early_stopping": True,
+            "normalization": "batch",
+            "optimizer": "momentum",
+            "lr_schedule": "plateau",
+        },
         # conv biases before batch normalization have no effect either
         {"normalization": "batch", "optimizer": "momentum", "dropout": 0.1},
         {"cutmix_alpha": 1.0, "label_smoothing": 0.1},

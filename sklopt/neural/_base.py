@@ -95,7 +95,7 @@ from sklopt.utils._validation import (
     Interval,
     Real,
     StrOptions,
-    check_finite_1d,
+    check_sample_weight,
     validate_data,
 )
 
@@ -123,21 +123,11 @@ _RECIPE_PARAMS = frozenset(
 
 
 def _validate_sample_weight(sample_weight, n_samples):
+    """None, or the checked weights (see
+    :func:`sklopt.utils._validation.check_sample_weight`)."""
     if sample_weight is None:
         return None
-    weight = check_finite_1d(sample_weight, "sample_weight")
-    if len(weight) != n_samples:
-        raise ValueError(
-            f"sample_weight has {len(weight)} entries but X has {n_samples} samples; "
-            "they must match."
-        )
-    if np.any(weight < 0):
-        raise ValueError(
-            "sample_weight must be non-negative; it holds negative values."
-        )
-    if not weight.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum; it sums to zero.")
-    return weight
+    return check_sample_weight(sample_weight, n_samples)
 
 
 def _to_float32(X):

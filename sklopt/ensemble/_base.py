@@ -19,7 +19,8 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from sklopt.exceptions import NotBatchableError, TrainingInterruptedWarning
+from sklopt.exceptions import TrainingInterruptedWarning
+from sklopt.utils._batching import resolve_batched
 from sklopt.utils._random import MAX_SEED
 from sklopt.utils._validation import check_finite_1d, finite_check, validate_data
 
@@ -344,70 +345,30 @@ def _member_X(X, features):
 # --- fitting the members of a bagging ensemble ----------------------------------
 
 
-def _batched_reason(estimator, features=None, n_features=None):
-    """Why the members of ``estimator`` cannot be trained together as one
-    batched model, or None when they can.
-
-    The base estimator decides from its settings (the duck-typed hooks
-    ``_batched_unsupported_reason()`` and ``_fit_batched(...)`` of the
-    :mod:`sklopt.neural` estimators); the members must also see the same
-    columns.
-    """
-    name = type(estimator).__name__
-    if not (
-        hasattr(estimator, "_fit_batched")
-        and hasattr(estimator, "_batched_unsupported_reason")
-    ):
-        return f"{name} offers no batched training"
-    reason = estimator._batched_unsupported_reason()
-    if reason is not None:
-        return reason
-    if features is not None:
-        all_columns = np.arange(n_features)
-        if any(not np.array_equal(f, all_columns) for f in features):
-            return (
-                "the members use different feature subsets (max_features < 1.0 or "
-                "bootstrap_features=True)"
-            )
-    return None
-
-
-def _auto_reason(estimator):
-    """Why ``batched='auto'`` trains batchable members one by one (the
-    optional hook ``_batched_auto_reason()``: speed on this device), or
-    None."""
-    hook = getattr(estimator, "_batched_auto_reason", None)
-    return None if hook is None else hook()
-
-
 def _resolve_batched(
     batched, estimator, features=None, n_features=None, *, verbose=0, owner=None
 ):
-    """Decide whether the members are trained as one batched model.
-
-    ``'auto'`` batches when :func:`_batched_reason` finds nothing against it
-    and the base estimator's optional ``_batched_auto_reason()`` hook finds
-    batching worthwhile on its device (with ``verbose``, it says why it
-    trains the members one by one when the base estimator offers batched
-    training but these settings or its device do not allow it); ``False``
-    never batches; ``True`` raises :class:`NotBatchableError` with the
-    reason when batching is impossible.
+    """Decide whether the members are trained as one batched model (see
+    :func:`sklopt.utils._batching.resolve_batched`): besides the base
+    estimator's settings and device, the members must see the same columns.
     """
-    if batched is False:
-        return False
-    reason = _batched_reason(estimator, features, n_features)
-    if reason is None and batched == "auto":
-        reason = _auto_reason(estimator)
-    if reason is None:
-        return True
-    if batched is True:
-        raise NotBatchableError(
-            f"batched=True, but the members cannot be trained as one batched model: "
-            f"{reason}. Use batched='auto' or batched=False to train them one by one."
-        )
-    if verbose and hasattr(estimator, "_fit_batched"):
-        print(f"[{owner or 'ensemble'}] Training the members one by one: {reason}.")
-    return False
+    extra = None
+    if features is not None:
+        all_columns = np.arange(n_features)
+        if any(not np.array_equal(f, all_columns) for f in features):
+            extra = (
+                "the members use different feature subsets (max_features < 1.0 or "
+                "bootstrap_features=True)"
+            )
+    return resolve_batched(
+        batched,
+        estimator,
+        extra,
+        items="members",
+        verb="train",
+        owner=owner or "ensemble",
+        verbose=verbose,
+    )
 
 
 def _member_data(estimator, rows, sample_weight, n_samples):

@@ -26,6 +26,8 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
+from sklopt.utils._batching import resolve_batched
+
 # Rounds per joblib task when working in parallel. Fewer, larger tasks cost
 # less dispatch time; a bound on the task size keeps the parent's transient
 # memory (one task's predictions in flight) independent of ``n_rounds``.
@@ -284,42 +286,23 @@ def _fit_predict_rounds(
 
 
 def _resolve_batched_rounds(batched, estimator, fit_params, verbose=0):
-    """Whether the rounds are fitted as one batched model.
-
-    ``'auto'``: when the estimator offers batched training
-    (``_fit_batched``/``_batched_unsupported_reason``, the neural networks),
-    its settings allow it, and ``fit_params`` holds at most ``sample_weight``;
-    with ``verbose`` it says why it fits the rounds one by one otherwise.
-    ``True`` raises :class:`~sklopt.exceptions.NotBatchableError` when it
-    cannot batch; ``False`` never batches.
+    """Whether the rounds are fitted as one batched model (see
+    :func:`sklopt.utils._batching.resolve_batched`): besides the estimator's
+    settings and device, ``fit_params`` may hold at most ``sample_weight``.
     """
-    if batched is False:
-        return False
-    offers = hasattr(estimator, "_fit_batched") and hasattr(
-        estimator, "_batched_unsupported_reason"
+    other = sorted(set(fit_params or {}) - {"sample_weight"})
+    extra = None
+    if other:
+        extra = f"the fit parameters {other} are not supported by batched training"
+    return resolve_batched(
+        batched,
+        estimator,
+        extra,
+        items="rounds",
+        verb="fit",
+        owner="bootstrap rounds",
+        verbose=verbose,
     )
-    if not offers:
-        reason = f"{type(estimator).__name__} offers no batched training"
-    else:
-        reason = estimator._batched_unsupported_reason()
-        other = sorted(set(fit_params or {}) - {"sample_weight"})
-        if reason is None and other:
-            reason = f"the fit parameters {other} are not supported by batched training"
-        hook = getattr(estimator, "_batched_auto_reason", None)
-        if reason is None and batched == "auto" and hook is not None:
-            reason = hook()
-    if reason is None:
-        return True
-    if batched is True:
-        from sklopt.exceptions import NotBatchableError
-
-        raise NotBatchableError(
-            f"batched=True, but the rounds cannot be fitted as one batched model: "
-            f"{reason}. Use batched='auto' or batched=False to fit them one by one."
-        )
-    if verbose and offers:
-        print(f"[bootstrap rounds] Fitting the rounds one by one: {reason}.")
-    return False
 
 
 def _fit_predict_batched(

@@ -381,13 +381,10 @@ def _batch_norm_2d(x, params, op, buffers, training, batch):
             mean = (x * mask).sum((0, 2, 3)) / n
             var = ((x - mean.view(1, -1, 1, 1)).square() * mask).sum((0, 2, 3)) / n
             correction = n / (n - 1).clamp_min(1)
-        with torch.no_grad():
-            shape = (n_members, n_channels)
-            buffers["running_mean"].mul_(1 - momentum).add_(momentum * mean.view(shape))
-            buffers["running_var"].mul_(1 - momentum).add_(
-                momentum * (var * correction).view(shape)
-            )
-            buffers["num_batches_tracked"].add_(1)
+        shape = (n_members, n_channels)
+        _update_running_stats(
+            buffers, momentum, mean.view(shape), (var * correction).view(shape)
+        )
     scale = torch.rsqrt(var + eps) * weight.reshape(-1)
     shift = bias.reshape(-1)
     return (x - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1) + shift.view(
@@ -421,13 +418,19 @@ def _batch_norm(x, params, op, buffers, training, batch):
         mean = (x * mask).sum(1, keepdim=True) / n
         var = ((x - mean).square() * mask).sum(1, keepdim=True) / n
         correction = n / (n - 1).clamp_min(1)
-    with torch.no_grad():
-        buffers["running_mean"].mul_(1 - momentum).add_(momentum * mean.squeeze(1))
-        buffers["running_var"].mul_(1 - momentum).add_(
-            momentum * (var * correction).squeeze(1)
-        )
-        buffers["num_batches_tracked"].add_(1)
+    _update_running_stats(
+        buffers, momentum, mean.squeeze(1), (var * correction).squeeze(1)
+    )
     return (x - mean) * torch.rsqrt(var + eps) * weight + bias
+
+
+def _update_running_stats(buffers, momentum, mean, unbiased_var):
+    """Batch normalization's running statistics, in place, per member
+    (``mean`` and ``unbiased_var`` shaped as the buffers)."""
+    with torch.no_grad():
+        buffers["running_mean"].mul_(1 - momentum).add_(momentum * mean)
+        buffers["running_var"].mul_(1 - momentum).add_(momentum * unbiased_var)
+        buffers["num_batches_tracked"].add_(1)
 
 
 def _per_row_norm(x, params, op):

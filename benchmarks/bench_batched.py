@@ -76,43 +76,28 @@ def _bagging_data():
     return X.astype(np.float32), y
 
 
-def _bagging(device, batched, n_estimators=None, max_epochs=None):
-    from sklopt.ensemble import BaggingClassifier
-    from sklopt.neural import MLPClassifier
-
-    base = MLPClassifier(
-        (128, 128),
-        optimizer="adam",
-        batch_size=128,
-        max_epochs=max_epochs or BAGGING["max_epochs"],
-        device=device,
-        random_state=0,
-    )
-    return BaggingClassifier(
-        base,
-        n_estimators=n_estimators or BAGGING["n_estimators"],
-        batched=batched,
-        random_state=0,
-    )
-
-
 CNN_BAGGING = dict(n_estimators=16, max_epochs=5)
 
 
-def _cnn_bagging(device, batched, n_estimators=None, max_epochs=None):
+def _bagging(kind, device, batched, n_estimators=None, max_epochs=None):
+    """The measured ensemble: ``kind`` 'bagging' (32 MLPs) or 'cnn-bagging'
+    (16 CNNs); fewer members and epochs for the warm-up."""
     from sklopt.ensemble import BaggingClassifier
-    from sklopt.neural import CNNClassifier
+    from sklopt.neural import CNNClassifier, MLPClassifier
 
-    base = CNNClassifier(
-        (16, 32),
-        batch_size=64,
-        max_epochs=max_epochs or CNN_BAGGING["max_epochs"],
+    settings = BAGGING if kind == "bagging" else CNN_BAGGING
+    common = dict(
+        max_epochs=max_epochs or settings["max_epochs"],
         device=device,
         random_state=0,
     )
+    if kind == "bagging":
+        base = MLPClassifier((128, 128), optimizer="adam", batch_size=128, **common)
+    else:
+        base = CNNClassifier((16, 32), batch_size=64, **common)
     return BaggingClassifier(
         base,
-        n_estimators=n_estimators or CNN_BAGGING["n_estimators"],
+        n_estimators=n_estimators or settings["n_estimators"],
         batched=batched,
         random_state=0,
     )
@@ -153,19 +138,17 @@ def _worker(args):
         return seconds, peak, result
 
     out = {}
-    if args.worker.startswith("bagging"):
-        X, y = _bagging_data()
-        batched = args.worker == "bagging-batched"
+    if "bagging" in args.worker:
+        kind = args.worker.removesuffix("-batched").removesuffix("-one-by-one")
+        batched = args.worker.endswith("-batched")
+        if kind == "bagging":
+            X, y = _bagging_data()
+        else:
+            X, _, y, _ = _digits()
         # warm-up: the same code path on a few members and one epoch
-        _bagging(args.device, batched, n_estimators=2, max_epochs=1).fit(X, y)
-        seconds, peak, model = measure(lambda: _bagging(args.device, batched).fit(X, y))
-        out["proba"] = model.predict_proba(X[:500]).tolist()
-    elif args.worker.startswith("cnn-bagging"):
-        X, _, y, _ = _digits()
-        batched = args.worker == "cnn-bagging-batched"
-        _cnn_bagging(args.device, batched, n_estimators=2, max_epochs=1).fit(X, y)
+        _bagging(kind, args.device, batched, n_estimators=2, max_epochs=1).fit(X, y)
         seconds, peak, model = measure(
-            lambda: _cnn_bagging(args.device, batched).fit(X, y)
+            lambda: _bagging(kind, args.device, batched).fit(X, y)
         )
         out["proba"] = model.predict_proba(X[:500]).tolist()
     else:

@@ -11,7 +11,6 @@ Build: ``make -C docs html`` (warnings are errors). Environment variables:
     (default) builds offline: such names render as code, unlinked.
 """
 
-import importlib
 import inspect
 import os
 import re
@@ -28,6 +27,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import sklopt  # noqa: E402
+from sklopt.utils.discovery import _api_objects, _defined_in_sklopt  # noqa: E402
 
 
 def _env_flag(name, default):
@@ -82,43 +82,13 @@ numpydoc_xref_param_type = False
 numpydoc_attributes_as_param_list = True
 
 
-def _defined_in_sklopt(member):
-    """Whether a class member comes from sklopt's code (not from
-    scikit-learn's base classes or its generated metadata-routing methods)."""
-    func = getattr(member, "__func__", member)
-    if isinstance(func, property):
-        func = func.fget
-    module = getattr(func, "__module__", None) or ""
-    return module == "sklopt" or module.startswith("sklopt.")
-
-
-#: The subpackages whose ``__all__`` the API reference documents.
-API_MODULES = (
-    "sklopt.neural",
-    "sklopt.ensemble",
-    "sklopt.model_selection",
-    "sklopt.metrics",
-    "sklopt.inspection",
-    "sklopt.datasets",
-    "sklopt.exceptions",
-    "sklopt.utils",
-)
-
-
-def _public_objects():
-    for module_name in API_MODULES:
-        module = importlib.import_module(module_name)
-        for name in module.__all__:
-            yield module_name, name, getattr(module, name)
-
-
 def _public_methods():
     """``{"module.Class": [method names]}`` of every public sklopt class, for
     the method table of the class template (only methods sklopt defines or
     overrides; inherited scikit-learn methods such as ``get_params`` are
     documented by scikit-learn)."""
     table = {}
-    for module_name, name, obj in _public_objects():
+    for module_name, name, obj in _api_objects():
         if not inspect.isclass(obj):
             continue
         methods = []

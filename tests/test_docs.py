@@ -11,21 +11,13 @@ import numpy as np
 import pytest
 
 from sklopt.utils import all_displays, all_estimators, all_functions
+from sklopt.utils.discovery import _API_MODULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 API_RST = DOCS / "api.rst"
 
 # The subpackages whose public names (``__all__``) the API reference lists.
-PUBLIC_MODULES = (
-    "sklopt.neural",
-    "sklopt.ensemble",
-    "sklopt.model_selection",
-    "sklopt.metrics",
-    "sklopt.inspection",
-    "sklopt.datasets",
-    "sklopt.exceptions",
-    "sklopt.utils",
-)
+PUBLIC_MODULES = _API_MODULES
 
 _CURRENTMODULE = re.compile(r"^\.\. currentmodule:: (\S+)\s*$")
 _AUTODATA = re.compile(r"^\.\. auto(?:data|class|function|exception):: (\w+)\s*$")

@@ -14,16 +14,7 @@ import pytest
 
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
-PUBLIC_MODULES = (
-    "sklopt.neural",
-    "sklopt.ensemble",
-    "sklopt.model_selection",
-    "sklopt.metrics",
-    "sklopt.inspection",
-    "sklopt.datasets",
-    "sklopt.exceptions",
-    "sklopt.utils",
-)
+from sklopt.utils.discovery import _api_objects, _defined_in_sklopt  # noqa: E402
 
 # numpydoc's checks we do not enforce, and why:
 #   GL01  summary on the line after the opening quotes (we start on the same
@@ -36,35 +27,24 @@ PUBLIC_MODULES = (
 IGNORED = {"GL01", "ES01", "SA01", "RT02", "EX01"}
 
 
-def _defined_in_sklopt(member):
-    func = getattr(member, "__func__", member)
-    if isinstance(func, property):
-        func = func.fget
-    module = getattr(func, "__module__", None) or ""
-    return module == "sklopt" or module.startswith("sklopt.")
-
-
 def _public_objects():
     """``(import path, kind)`` of each public class, function and method."""
-    for module_name in PUBLIC_MODULES:
-        module = importlib.import_module(module_name)
-        for name in module.__all__:
-            obj = getattr(module, name)
-            path = f"{module_name}.{name}"
-            if inspect.isclass(obj):
-                yield path, "class"
-                for attr in sorted(dir(obj)):
-                    if attr.startswith("_"):
-                        continue
-                    member = inspect.getattr_static(obj, attr)
-                    if _defined_in_sklopt(member) and (
-                        callable(getattr(obj, attr)) or isinstance(member, property)
-                    ):
-                        yield f"{path}.{attr}", "method"
-            elif inspect.isfunction(obj):
-                yield path, "function"
-            # Constants (such as sklopt.neural.OPTIMIZERS) have no docstring
-            # of their own; the API reference describes them.
+    for module_name, name, obj in _api_objects():
+        path = f"{module_name}.{name}"
+        if inspect.isclass(obj):
+            yield path, "class"
+            for attr in sorted(dir(obj)):
+                if attr.startswith("_"):
+                    continue
+                member = inspect.getattr_static(obj, attr)
+                if _defined_in_sklopt(member) and (
+                    callable(getattr(obj, attr)) or isinstance(member, property)
+                ):
+                    yield f"{path}.{attr}", "method"
+        elif inspect.isfunction(obj):
+            yield path, "function"
+        # Constants (such as sklopt.neural.OPTIMIZERS) have no docstring of
+        # their own; the API reference describes them.
 
 
 PUBLIC_OBJECTS = sorted(_public_objects())

@@ -18,12 +18,44 @@ _PUBLIC_MODULES = (
     "sklopt.datasets",
 )
 
+#: The subpackages whose ``__all__`` the API reference documents (the docs'
+#: ``conf.py`` and the documentation tests read it).
+_API_MODULES = (
+    "sklopt.neural",
+    "sklopt.ensemble",
+    "sklopt.model_selection",
+    "sklopt.metrics",
+    "sklopt.inspection",
+    "sklopt.datasets",
+    "sklopt.exceptions",
+    "sklopt.utils",
+)
+
 
 def _public_objects():
     for module_name in _PUBLIC_MODULES:
         module = importlib.import_module(module_name)
         for name in getattr(module, "__all__", ()):
             yield name, getattr(module, name)
+
+
+def _api_objects():
+    """``(module name, name, object)`` of every name the API reference
+    documents, in the order of :data:`_API_MODULES`."""
+    for module_name in _API_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            yield module_name, name, getattr(module, name)
+
+
+def _defined_in_sklopt(member):
+    """Whether a class member comes from sklopt's code (not from
+    scikit-learn's base classes or its generated metadata-routing methods)."""
+    func = getattr(member, "__func__", member)
+    if isinstance(func, property):
+        func = func.fget
+    module = getattr(func, "__module__", None) or ""
+    return module == "sklopt" or module.startswith("sklopt.")
 
 
 def all_estimators():

@@ -9,15 +9,19 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 def pytest_configure(config):
     """One torch thread for the whole run (where torch is installed): the
-    tiny networks of the tests run fastest that way, and multi-threaded
-    convolutions round differently for different batch sizes (sklearn's
-    subset-invariance check compares at 1e-7). ``import sklopt`` itself stays
-    torch-free; ``tests/test_imports.py`` checks it in a fresh interpreter."""
+    tiny networks of the tests run fastest that way. Set
+    ``SKLOPT_TESTS_TORCH_THREADS=default`` to keep torch's own thread count,
+    as users have it (``.ci/run`` runs the estimator checks once that way), or
+    to a number. ``import sklopt`` itself stays torch-free;
+    ``tests/test_imports.py`` checks it in a fresh interpreter."""
+    threads = os.environ.get("SKLOPT_TESTS_TORCH_THREADS", "1")
+    if threads == "default":
+        return
     try:
         import torch
     except ImportError:
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(threads))
 
 
 @pytest.fixture

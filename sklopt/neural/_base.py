@@ -753,9 +753,28 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
 
         return _auto_reason(self)
 
-    def _fit_batched(self, X, y, members, rows, sample_weights=None, *, verbose=0):
+    def _stacking_params(self):
+        """The parameters in which the members of one stack may differ.
+
+        Members given to :meth:`_fit_batched` must be copies of this
+        estimator that differ at most in these parameters (per-member
+        optimizer constants, regularizers, schedule and early-stopping
+        settings, ``random_state``); every other parameter is structural
+        and must be equal. Searches group their candidates with it.
+
+        Returns
+        -------
+        names : frozenset of str
+        """
+        from sklopt.neural._batched import _stacking_params
+
+        return _stacking_params(self)
+
+    def _fit_batched(
+        self, X, y, members, rows, sample_weights=None, *, verbose=0, errors="raise"
+    ):
         """Fit ``members`` (unfitted copies of this estimator that differ at
-        most in ``random_state``) as one batched model.
+        most in :meth:`_stacking_params`) as one batched model.
 
         Member ``i`` ends up as if ``members[i].fit(X[rows[i]], y[rows[i]],
         sample_weight=sample_weights[i])`` had been called (see
@@ -772,16 +791,22 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             Sample weights of each member's rows.
         verbose : int
             A progress bar over the epochs.
+        errors : {'raise', 'collect'}
+            What a member whose training diverges does:
+            ``'raise'`` raises its :class:`~sklopt.exceptions.DivergenceError`
+            (as its own fit would), ``'collect'`` returns that exception at
+            its position while the other members train on.
 
         Returns
         -------
-        members : list of fitted estimators
-            The same objects as ``members``, fitted.
+        members : list of fitted estimators (or exceptions)
+            The same objects as ``members``, fitted; with
+            ``errors='collect'``, a diverged member's DivergenceError instead.
         """
         from sklopt.neural._batched import _fit_members_batched
 
         return _fit_members_batched(
-            self, X, y, members, rows, sample_weights, verbose=verbose
+            self, X, y, members, rows, sample_weights, verbose=verbose, errors=errors
         )
 
     @abstractmethod

@@ -48,6 +48,7 @@ Supported settings are listed in :func:`_unsupported_reason`; the user guide
 page ``docs/user_guide/batched.rst`` documents them with the measurements.
 """
 
+import copy
 import dataclasses
 import time
 import warnings
@@ -175,6 +176,12 @@ class _Member:
     valid_y: object = None
     valid_w: object = None
     result: dict | None = None
+    error: Exception | None = None
+
+
+def _monitor(estimator):
+    """The loss the stop rule and the plateau schedule watch."""
+    return "valid_loss" if estimator.early_stopping else "train_loss"
 
 
 def _n_batches(n_rows, batch_size, drop_single):
@@ -186,24 +193,58 @@ def _n_batches(n_rows, batch_size, drop_single):
     return count
 
 
+#: Hyperparameters in which the members of one stack may differ: each
+#: member trains with its own values, as its separate fit would.
+STACKING_PARAMS = frozenset(
+    {
+        "betas",
+        "clip_grad_norm",
+        "cutmix_alpha",
+        "dropout",
+        "early_stopping",
+        "eps",
+        "input_noise",
+        "l1",
+        "label_smoothing",
+        "lr",
+        "lr_schedule",
+        "mixup_alpha",
+        "momentum",
+        "patience",
+        "random_state",
+        "rho",
+        "tol",
+        "validation_fraction",
+        "weight_decay",
+        "weight_noise",
+    }
+)
+
+
+def _stacking_params(estimator):
+    """The parameters of ``estimator`` in :data:`STACKING_PARAMS`."""
+    return frozenset(estimator.get_params(deep=False)) & STACKING_PARAMS
+
+
 def _check_members(template, members):
     """Members must be unfitted copies of ``template`` differing at most in
-    ``random_state``."""
+    :func:`_stacking_params`."""
+    free = _stacking_params(template)
     params = template.get_params(deep=False)
-    params.pop("random_state")
     for member in members:
         other = member.get_params(deep=False)
-        other.pop("random_state")
         if type(member) is not type(template) or set(other) != set(params):
             raise NotBatchableError(
                 "batched training needs members that are copies of one estimator; "
                 f"got {type(member).__name__} next to {type(template).__name__}."
             )
-        differ = [k for k in params if not _same_value(params[k], other[k])]
+        differ = [
+            k for k in params if k not in free and not _same_value(params[k], other[k])
+        ]
         if differ:
             raise NotBatchableError(
-                "batched training needs members that differ only in random_state; "
-                f"these parameters differ: {differ}."
+                "batched training needs members that differ only in "
+                f"{sorted(free)}; these parameters differ: {differ}."
             )
 
 
@@ -224,20 +265,27 @@ def _same_value(a, b):
 
 
 def _fit_members_batched(
-    template, X, y, members, rows, sample_weights=None, *, verbose=0
+    template, X, y, members, rows, sample_weights=None, *, verbose=0, errors="raise"
 ):
-    """Fit ``members`` (unfitted copies of ``template``) on ``X[rows[i]]``,
-    ``y[rows[i]]`` with ``sample_weights[i]``, all at once where possible.
+    """Fit ``members`` (unfitted copies of ``template``, differing at most in
+    :func:`_stacking_params`) on ``X[rows[i]]``, ``y[rows[i]]`` with
+    ``sample_weights[i]``, all at once where possible.
 
     Members whose rows miss a class of ``y`` (classifiers) are fitted one by
-    one, as their output layer differs. Returns the fitted members, in order.
+    one, as their output layer differs. Returns the fitted members, in
+    order; with ``errors='collect'`` a member whose training diverged is
+    returned as its :class:`~sklopt.exceptions.DivergenceError`.
     """
+    if errors not in ("raise", "collect"):
+        raise ValueError(f"errors must be 'raise' or 'collect'; got {errors!r}.")
     # The members' own parameter checks, as their separate fits would run.
     template._validate_params()
     reason = _unsupported_reason(template)
     if reason is not None:
         raise NotBatchableError(reason)
     _check_members(template, members)
+    for member in members:
+        member._validate_params()
     if sample_weights is None:
         sample_weights = [None] * len(members)
     probe = clone(template)
@@ -253,29 +301,59 @@ def _fit_members_batched(
                 separate.append(i)
                 continue
         batched.append((i, member, member_rows))
+    results = list(members)
     for i in separate:
         weight = sample_weights[i]
         kwargs = {} if weight is None else {"sample_weight": weight}
-        members[i].fit(
-            _safe_indexing(X, np.asarray(rows[i])),
-            _safe_indexing(y, np.asarray(rows[i])),
-            **kwargs,
-        )
+        try:
+            members[i].fit(
+                _safe_indexing(X, np.asarray(rows[i])),
+                _safe_indexing(y, np.asarray(rows[i])),
+                **kwargs,
+            )
+        except DivergenceError as exc:
+            if errors == "raise":
+                raise
+            results[i] = exc
     plans = [
         _plan_member(
             probe, i, member, Xf, target, member_rows, sample_weights[i], device
         )
         for i, member, member_rows in batched
     ]
+    module_spec = _stack_module_spec(probe, plans)
     trainer = None
-    for chunk in _chunks(probe, plans, Xf):
-        trainer = _BatchedTrainer(probe, chunk, Xf, target, device, verbose)
+    for chunk in _chunks(module_spec, plans, Xf):
+        trainer = _BatchedTrainer(
+            probe, module_spec, chunk, Xf, target, device, verbose, errors
+        )
         trainer.train()
     for plan in plans:
-        _build_member(probe, plan, device)
+        if plan.error is not None:
+            results[plan.index] = plan.error
+        else:
+            _build_member(probe, module_spec, plan, device)
     if trainer is not None:
-        _warn_outcomes(template, plans)
-    return members
+        _warn_outcomes(template, [p for p in plans if p.error is None])
+    return results
+
+
+def _stack_module_spec(probe, plans):
+    """``(module_class, kwargs)`` of the stack's layers: the members' own
+    architecture, with dropout layers where any member has dropout (a
+    member without dropout keeps all its units)."""
+    module_class, kwargs = probe._module_spec()
+    if "dropout" in kwargs and plans:
+        kwargs = {**kwargs, "dropout": max(float(p.estimator.dropout) for p in plans)}
+    return module_class, kwargs
+
+
+def _member_view(probe, member):
+    """``probe`` (which holds the fitted metadata) with ``member``'s own
+    values of the per-member hyperparameters."""
+    view = copy.copy(probe)
+    view.set_params(**{k: getattr(member, k) for k in _stacking_params(member)})
+    return view
 
 
 def _plan_member(probe, index, member, Xf, target, rows, weight, device):
@@ -296,9 +374,9 @@ def _plan_member(probe, index, member, Xf, target, rows, weight, device):
     else:
         train_rows = rows
     train_X = Xf[train_rows]
-    # The probe holds the fitted metadata that the recipe reads.
-    recipe = probe._make_recipe(train_X, device)
-    probe._check_data_dependent(train_X)
+    view = _member_view(probe, member)
+    recipe = view._make_recipe(train_X, device)
+    view._check_data_dependent(train_X)
     plan = _Member(
         index=index,
         estimator=member,
@@ -313,11 +391,11 @@ def _plan_member(probe, index, member, Xf, target, rows, weight, device):
     return plan
 
 
-def _chunks(probe, plans, Xf):
+def _chunks(module_spec, plans, Xf):
     """Split the members into stacks that fit in :data:`STACK_BYTES`."""
     if not plans:
         return []
-    module_class, kwargs = probe._module_spec()
+    module_class, kwargs = module_spec
     module = module_class(**kwargs)
     n_params = sum(p.numel() for p in module.parameters())
     batch = max(plan.recipe.batch_size for plan in plans)
@@ -344,26 +422,39 @@ def _row_activations(module, row):
 class _BatchedTrainer:
     """The epoch loop of one stack of members."""
 
-    def __init__(self, probe, members, Xf, target, device, verbose):
+    def __init__(
+        self, probe, module_spec, members, Xf, target, device, verbose, errors
+    ):
         self.probe = probe
         self.device = device
         if torch.device(device).type == "cpu":
             _warm_cpu_allocator()
         self.verbose = verbose
+        self.errors = errors
         self.classification = probe._classification
         # Fewer batches first: the members that still have a batch at step j
-        # are a suffix of the stack.
-        self.members = sorted(members, key=lambda m: m.n_batches)
+        # are a suffix of the stack; members with equal optimizer constants
+        # next to each other (fewer optimizer parameters).
+        self.members = sorted(
+            members,
+            key=lambda m: (
+                m.n_batches,
+                repr(sorted(m.estimator._optimizer_constants().items())),
+            ),
+        )
         self.template = self.members[0].estimator
-        module_class, kwargs = probe._module_spec()
+        module_class, kwargs = module_spec
         modules = [
             m.streams.init_module(lambda: module_class(**kwargs)) for m in self.members
         ]
         self.stack = _stack_class(modules[0])(modules, device)
         self._leaf_cache = {}
+        self._settings_cache = {}
         self._ones = torch.ones(len(self.members), device=device)
         self.optimizer = _StackedOptimizer(
-            self.template, self.stack, [m.n_batches for m in self.members]
+            [m.estimator for m in self.members],
+            self.stack,
+            [m.n_batches for m in self.members],
         )
         self._init_schedulers()
         X_all = torch.from_numpy(np.ascontiguousarray(Xf))
@@ -379,21 +470,29 @@ class _BatchedTrainer:
     def _init_pools(self):
         self.weighted = any(m.train_weight is not None for m in self.members)
         self._fill_pools()
-        self.early_stopping = self.template.early_stopping
+        #: whether any member holds validation rows out (early stopping)
+        self.early_stopping = any(m.estimator.early_stopping for m in self.members)
         if self.early_stopping:
             self._init_validation()
 
     def _init_validation(self):
-        """Padded validation rows of each member (fixed for the whole fit)."""
-        sizes = [len(m.valid_rows) for m in self.members]
+        """Padded validation rows of each member (fixed for the whole fit;
+        one placeholder row for members without early stopping)."""
+        valid = [
+            m.valid_rows if m.valid_rows is not None else m.train_rows[:1]
+            for m in self.members
+        ]
+        sizes = [len(v) for v in valid]
         width = max(sizes)
         rows = np.zeros((len(self.members), width), np.int64)
-        for k, m in enumerate(self.members):
-            rows[k, : sizes[k]] = m.valid_rows
-            rows[k, sizes[k] :] = m.valid_rows[0]
+        for k, v in enumerate(valid):
+            rows[k, : sizes[k]] = v
+            rows[k, sizes[k] :] = v[0]
         self.valid_rows = torch.from_numpy(rows).to(self.X.device)
         self.valid_sizes = sizes
         for m in self.members:
+            if m.valid_rows is None:
+                continue
             m.valid_y = self.target[torch.from_numpy(m.valid_rows).to(self.X.device)]
             m.valid_y = m.valid_y.to(self.device)
             m.valid_w = (
@@ -403,32 +502,39 @@ class _BatchedTrainer:
             )
 
     def _init_schedulers(self):
-        """One torch scheduler per member on a one-parameter optimizer, built
-        as the estimator's ``LRScheduler`` callback builds it."""
-        estimator = self.template
-        if estimator.lr_schedule is None:
-            return
-        monitor = "valid_loss" if estimator.early_stopping else "train_loss"
-        callback = _lr_scheduler(
-            estimator.lr_schedule,
-            max_epochs=estimator.max_epochs,
-            patience=estimator.patience,
-            tol=estimator.tol,
-            monitor=monitor,
-        )
-        policy = callback._get_policy_cls()
-        kwargs = callback.kwargs
-        if policy is not torch.optim.lr_scheduler.ReduceLROnPlateau:
-            kwargs = {**kwargs, "last_epoch": -1}
+        """One torch scheduler per member with a schedule, on a one-parameter
+        optimizer, built as the estimator's ``LRScheduler`` callback builds
+        it."""
+        self.scheduled = False
         for m, lr in zip(self.members, self.optimizer.lrs()):
+            estimator = m.estimator
+            if estimator.lr_schedule is None:
+                continue
+            callback = _lr_scheduler(
+                estimator.lr_schedule,
+                max_epochs=estimator.max_epochs,
+                patience=estimator.patience,
+                tol=estimator.tol,
+                monitor=_monitor(estimator),
+            )
+            policy = callback._get_policy_cls()
+            kwargs = callback.kwargs
+            if policy is not torch.optim.lr_scheduler.ReduceLROnPlateau:
+                kwargs = {**kwargs, "last_epoch": -1}
             dummy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
             dummy.param_groups[0].setdefault("initial_lr", lr)
             m.scheduler_optimizer = dummy
             m.scheduler = policy(dummy, **kwargs)
-        self.monitor = monitor
-        self.optimizer.set_lrs(
-            [m.scheduler_optimizer.param_groups[0]["lr"] for m in self.members]
-        )
+            self.scheduled = True
+        if self.scheduled:
+            self.optimizer.set_lrs(self._scheduled_lrs())
+
+    def _scheduled_lrs(self):
+        """Each member's learning rate after its schedule's last step."""
+        return [
+            lr if m.scheduler is None else m.scheduler_optimizer.param_groups[0]["lr"]
+            for m, lr in zip(self.members, self.optimizer.lrs())
+        ]
 
     # ---- the epoch loop -----------------------------------------------------
     def train(self):
@@ -499,26 +605,40 @@ class _BatchedTrainer:
             self._leaf_cache[start] = leaves
         return leaves
 
+    def _settings(self, start):
+        """The :class:`_StepSettings` of members ``start:`` (cached)."""
+        settings = self._settings_cache.get(start)
+        if settings is None:
+            settings = _StepSettings(self.members[start:], self.device)
+            self._settings_cache[start] = settings
+        return settings
+
     def _step(self, batch):
         """One optimizer step of members ``batch.start:`` on their batches;
         returns their (detached) batch losses."""
         start = batch.start
         members = self.members[start:]
-        recipe = members[0].recipe
-        x = self._perturb_inputs(members, batch.x, batch.counts)
+        settings = self._settings(start)
+        x = self._perturb_inputs(members, batch.x, batch.counts, settings)
         target, weight = batch.y, batch.weight
-        if recipe.soft_targets:
-            target = _smooth_targets(target, recipe.n_classes, recipe.label_smoothing)
-        if recipe.mixing:
+        if settings.soft_targets:
+            target = settings.smooth(target)
+        if settings.mixing:
             x, target, weight = _mix(x, target, weight, batch.mix)
         stack = self.stack
         leaves = self._leaves(start)
         params = leaves
-        if recipe.weight_noise:
+        weight_noise = settings.weight_noise
+        if weight_noise is not None:
             params = dict(leaves)
-            for name, noise in self._weight_noise(members, leaves).items():
-                params[name] = torch.add(leaves[name], noise, alpha=recipe.weight_noise)
-        batch.dropout = self._dropout_masks(members, x.shape[1], batch.counts)
+            for name, noise in self._weight_noise(members, leaves, settings).items():
+                if torch.is_tensor(weight_noise):
+                    params[name] = leaves[name] + noise * _along(weight_noise, noise)
+                else:
+                    params[name] = torch.add(leaves[name], noise, alpha=weight_noise)
+        batch.dropout = self._dropout_masks(
+            members, x.shape[1], batch.counts, settings
+        )
         output = stack.forward(params, x, start=start, training=True, batch=batch)
         losses = self._member_losses(output, target, weight, batch)
         names = list(leaves)
@@ -527,19 +647,23 @@ class _BatchedTrainer:
         gradients = torch.autograd.grad(losses, [leaves[n] for n in names], ones)
         grads = dict(zip(names, gradients))
         with torch.no_grad():
-            if recipe.l1:
+            l1 = settings.l1
+            if l1 is not None:
                 for name in stack.decayed:
-                    grads[name].add_(torch.sign(leaves[name]), alpha=recipe.l1)
-            if recipe.clip_grad_norm is not None:
-                _clip(grads, recipe.clip_grad_norm)
+                    sign = torch.sign(leaves[name])
+                    if torch.is_tensor(l1):
+                        grads[name].add_(sign * _along(l1, sign))
+                    else:
+                        grads[name].add_(sign, alpha=l1)
+            if settings.clip_grad_norm is not None:
+                _clip(grads, settings.clip_grad_norm)
             self.optimizer.step(grads, start)
         return losses.detach()
 
     # ---- per-member randomness ---------------------------------------------
-    def _perturb_inputs(self, members, x, counts):
+    def _perturb_inputs(self, members, x, counts, settings):
         """Augmentation then input noise, per member (its own streams)."""
-        recipe = members[0].recipe
-        if recipe.augment is not None:
+        if members[0].recipe.augment is not None:
             x = x.clone()
             for k, m in enumerate(members):
                 xk = m.recipe.augment(x[k, : counts[k]], m.streams.augment)
@@ -550,21 +674,29 @@ class _BatchedTrainer:
                     xk = xk + noise * m.recipe.input_noise
                 x[k, : counts[k]] = xk
             return x
-        if recipe.input_noise:
+        std = settings.input_noise
+        if std is not None:
             noise = torch.zeros_like(x, memory_format=torch.contiguous_format)
             for k, m in enumerate(members):
-                # drawn in place: the same values as ``torch.randn`` of the
-                # member's real rows
-                noise[k, : counts[k]].normal_(generator=m.streams.noise)
-            x = x + noise * recipe.input_noise
+                if m.recipe.input_noise:
+                    # drawn in place: the same values as ``torch.randn`` of
+                    # the member's real rows
+                    noise[k, : counts[k]].normal_(generator=m.streams.noise)
+            x = x + noise * (_along(std, x) if torch.is_tensor(std) else std)
         return x
 
-    def _weight_noise(self, members, leaves):
+    def _weight_noise(self, members, leaves, settings):
         """Noise on the decayed weights, drawn per member from its ``noise``
-        stream (after its input noise), parameter by parameter."""
+        stream (after its input noise), parameter by parameter (zero for
+        members without weight noise)."""
         stack = self.stack
-        noise = {name: torch.empty_like(leaves[name]) for name in stack.decayed}
+        fill = torch.zeros_like if torch.is_tensor(settings.weight_noise) else (
+            torch.empty_like
+        )
+        noise = {name: fill(leaves[name]) for name in stack.decayed}
         for k, m in enumerate(members):
+            if not m.recipe.weight_noise:
+                continue
             for name, value in noise.items():
                 transposed = name in stack.transposed
                 shape = value.shape[1:]
@@ -577,17 +709,20 @@ class _BatchedTrainer:
                 value[k] = drawn.t() if transposed else drawn
         return noise
 
-    def _dropout_masks(self, members, width, counts):
+    def _dropout_masks(self, members, width, counts, settings):
         """Scaled keep-masks of every dropout layer, per member from its
-        ``dropout`` stream in forward order; padding rows keep everything."""
-        p = self.template.dropout
-        if not p or not self.stack.dropout_shapes:
+        ``dropout`` stream in forward order; padding rows, and members
+        without dropout, keep everything."""
+        if not any(settings.dropout) or not self.stack.dropout_shapes:
             return None
-        keep = 1.0 - p
         masks = []
         for shape in self.stack.dropout_shapes:
             mask = torch.ones(len(members), width, *shape, device=self.device)
             for k, m in enumerate(members):
+                p = settings.dropout[k]
+                if not p:
+                    continue
+                keep = 1.0 - p
                 # drawn in place into the member's real rows (contiguous)
                 drawn = mask[k, : counts[k]]
                 drawn.bernoulli_(keep, generator=m.streams.dropout).mul_(1.0 / keep)
@@ -640,14 +775,12 @@ class _BatchedTrainer:
             m.history[-1]["dur"] = duration
             if m.scheduler is not None:
                 self._step_scheduler(m)
-            if self._stop_rule(m, epoch):
+            if self._stop_rule(m, epoch) and m.estimator.early_stopping:
                 improved.append(k)
             if m.stop_reason is not None:
                 stopped.append(k)
-        if self.members[0].scheduler is not None:
-            self.optimizer.set_lrs(
-                [m.scheduler_optimizer.param_groups[0]["lr"] for m in self.members]
-            )
+        if self.scheduled:
+            self.optimizer.set_lrs(self._scheduled_lrs())
         if self.early_stopping and improved:
             self._save_best(improved)
         if stopped:
@@ -664,7 +797,11 @@ class _BatchedTrainer:
                 x = _take(self.X, rows.reshape(-1), rows.shape).to(self.device)
                 outputs.append(self.stack.forward(self.stack.params, x, training=False))
         output = outputs[0] if len(outputs) == 1 else torch.cat(outputs, 1)
-        checked = [k for k in range(len(self.members)) if k not in skip]
+        checked = [
+            k
+            for k, m in enumerate(self.members)
+            if k not in skip and m.estimator.early_stopping
+        ]
         if not checked:
             return
         values = []
@@ -686,7 +823,7 @@ class _BatchedTrainer:
                 "ignore", message=r"Detected call of `lr_scheduler.step\(\)`"
             )
             if isinstance(m.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                m.scheduler.step(m.history[-1][self.monitor])
+                m.scheduler.step(m.history[-1][_monitor(m.estimator)])
             else:
                 m.scheduler.step()
 
@@ -694,8 +831,8 @@ class _BatchedTrainer:
         """scikit-learn's tol/patience rule (:class:`_StopOnPlateau`) on the
         validation loss (early stopping) or the training loss; returns whether
         the loss improved on the best so far."""
-        estimator = self.template
-        current = m.history[-1]["valid_loss" if self.early_stopping else "train_loss"]
+        estimator = m.estimator
+        current = m.history[-1][_monitor(estimator)]
         if current > m.best_loss - estimator.tol:
             m.misses += 1
         else:
@@ -705,7 +842,7 @@ class _BatchedTrainer:
             m.best_loss = current
             m.best_epoch = epoch
         if m.misses >= estimator.patience:
-            m.stop_reason = "early_stopping" if self.early_stopping else "plateau"
+            m.stop_reason = "early_stopping" if estimator.early_stopping else "plateau"
         return improved
 
     def _save_best(self, improved):
@@ -730,7 +867,7 @@ class _BatchedTrainer:
         stop with the error a separate fit raises."""
         for k in diverged:
             m = self.members[k]
-            if self.early_stopping and m.has_best:
+            if m.estimator.early_stopping and m.has_best:
                 m.stop_reason = "diverged"
                 m.diverged_at = (epoch, m.history[-1]["train_loss"])
                 continue
@@ -738,7 +875,7 @@ class _BatchedTrainer:
             lr = estimator._effective_lr()
             loss = m.history[-1]["train_loss"]
             loss = loss if not np.isfinite(loss) else float("nan")
-            raise DivergenceError(
+            m.error = DivergenceError(
                 f"Training of {type(estimator).__name__} (member {m.index} of a "
                 f"batched ensemble) diverged at epoch {epoch}: the training loss "
                 f"became {loss}. The learning rate is too large for this problem: "
@@ -746,6 +883,9 @@ class _BatchedTrainer:
                 f"smaller lr (for example lr={lr / 10:g}), set clip_grad_norm, or "
                 "set early_stopping=True to keep the best finite weights."
             )
+            if self.errors == "raise":
+                raise m.error
+            m.stop_reason = "failed"
 
     def _finish(self, positions):
         """Freeze the members at ``positions``: record their final weights
@@ -756,8 +896,10 @@ class _BatchedTrainer:
         stack = self.stack
         for k in positions:
             m = self.members[k]
+            if m.error is not None:
+                continue
             use_best = (
-                self.early_stopping
+                m.estimator.early_stopping
                 and m.has_best
                 and (
                     m.stop_reason == "diverged"
@@ -783,6 +925,7 @@ class _BatchedTrainer:
             return
         stack.select(keep)
         self._leaf_cache = {}
+        self._settings_cache = {}
         self.optimizer.select(keep)
         if self.best is not None:
             self.best = tuple(
@@ -851,20 +994,100 @@ def _take(values, rows, shape):
 
 def _clip(grads, max_norm):
     """Per-member gradient clipping: ``clip_grad_norm_`` over each member's
-    parameters (global L2 norm of its gradients)."""
+    parameters (global L2 norm of its gradients); ``max_norm`` is a float or
+    one value per member (inf: no clipping)."""
     norms = torch.stack(
         [torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads.values()], 1
     )
     total = torch.linalg.vector_norm(norms, dim=1)
     coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    if torch.is_tensor(max_norm):
+        coef = torch.where(torch.isinf(max_norm), torch.ones_like(coef), coef)
     for g in grads.values():
         g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
 
 
-def _build_member(probe, plan, device):
+def _along(values, like):
+    """Per-member ``values`` (K',) shaped to broadcast over ``like``."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _per_member(values, device, missing=0.0):
+    """A value shared by all members (None when it is off: 0 or None), or a
+    float32 tensor of one value per member (``missing`` for None)."""
+    if all(v == values[0] for v in values):
+        return values[0] or None
+    values = [missing if v is None else float(v) for v in values]
+    return torch.tensor(values, dtype=torch.float32, device=device)
+
+
+class _StepSettings:
+    """The training constants of the members of a stacked step.
+
+    Each is a float when the members share it (None: off), else a tensor
+    with one value per member: a step then applies every member's own value
+    (label smoothing, input and weight noise, L1, gradient clipping;
+    dropout is a list of probabilities).
+    """
+
+    def __init__(self, members, device):
+        recipes = [m.recipe for m in members]
+        self.soft_targets = any(r.soft_targets for r in recipes)
+        self.mixing = any(r.mixing for r in recipes)
+        self.n_classes = recipes[0].n_classes
+        self.label_smoothing = _per_member([r.label_smoothing for r in recipes], device)
+        if torch.is_tensor(self.label_smoothing):
+            # (1 - eps) and eps / K in float64, as Python scalars of a
+            # separate fit
+            smoothing = [float(r.label_smoothing) for r in recipes]
+            self._keep = torch.tensor([1.0 - e for e in smoothing], device=device)
+            self._add = torch.tensor(
+                [e / self.n_classes for e in smoothing], device=device
+            )
+        self.input_noise = _per_member([r.input_noise for r in recipes], device)
+        self.weight_noise = _per_member([r.weight_noise for r in recipes], device)
+        self.l1 = _per_member([r.l1 for r in recipes], device)
+        self.clip_grad_norm = _per_member(
+            [r.clip_grad_norm for r in recipes], device, missing=float("inf")
+        )
+        self.dropout = [float(m.estimator.dropout) for m in members]
+
+    def smooth(self, target):
+        """Soft targets of integer labels ``target`` (K', B), with each
+        member's label smoothing."""
+        if not torch.is_tensor(self.label_smoothing):
+            return _smooth_targets(target, self.n_classes, self.label_smoothing or 0.0)
+        onehot = F.one_hot(target, self.n_classes).to(torch.float32)
+        return onehot * _along(self._keep, onehot) + _along(self._add, onehot)
+
+
+def _member_names(module_spec, member):
+    """Stack parameter and buffer name -> the member's own name (the stack
+    may hold dropout layers the member's module lacks, which shifts the
+    layer indices; parameters and buffers keep their order)."""
+    module_class, kwargs = module_spec
+    own = {**kwargs, "dropout": float(member.dropout)} if "dropout" in kwargs else {}
+    if not own or own == kwargs:
+        return None
+    with torch.device("meta"):
+        stack_keys = list(module_class(**kwargs).state_dict())
+        member_keys = list(module_class(**own).state_dict())
+    return dict(zip(stack_keys, member_keys, strict=True))
+
+
+def _build_member(probe, module_spec, plan, device):
     """Make the member estimator a fitted one from its training result."""
     member = plan.estimator
     result = plan.result
+    names = _member_names(module_spec, member)
+    if names is not None:
+        result = {
+            **result,
+            "state_dict": {names[k]: v for k, v in result["state_dict"].items()},
+            "optimizer_state": {
+                names[k]: v for k, v in result["optimizer_state"].items()
+            },
+        }
     member._build_fitted(
         result["state_dict"],
         n_features_in=probe.n_features_in_,

@@ -139,7 +139,8 @@ class _EpochBatches:
         if padded:
             mask = np.arange(batch) < counts[padded, :, None]
             self.mask = torch.from_numpy(mask).to(device, dtype)
-        self.mix = self._draw_mixup(members) if members[0].recipe.mixing else None
+        mixing = any(m.recipe.mixing for m in members)
+        self.mix = self._draw_mixup(members) if mixing else None
         row_bytes = trainer.X[0].nelement() * trainer.X.element_size()
         row_bytes += trainer.target[0].nelement() * trainer.target.element_size()
         self.block_steps = _block_steps(device, n_members * batch * row_bytes)
@@ -160,16 +161,18 @@ class _EpochBatches:
         are paired with themselves.
         """
         counts = self.counts
-        recipe = members[0].recipe
         lams = np.ones(counts.shape)
         partner = np.broadcast_to(np.arange(self.width), (*counts.shape, self.width))
         partner = partner.copy()
         keep = take = None
-        if recipe.cutmix_alpha > 0:
+        if any(m.recipe.cutmix_alpha > 0 for m in members):
             height, width = self.trainer.X.shape[-2:]
             keep = np.ones((*counts.shape, height, width), np.float32)
             take = np.zeros((*counts.shape, height, width), np.float32)
         for k, m in enumerate(members):
+            recipe = m.recipe
+            if not recipe.mixing:
+                continue  # paired with itself, lambda 1
             rng = m.streams.mixing
             for j in range(m.n_batches):
                 count = int(counts[j, k])

@@ -458,62 +458,66 @@ def _runs(keys):
 
 
 class _StackedOptimizer:
-    """The estimator's torch optimizer over the members of a stacked model.
+    """The members' torch optimizer over a stacked model.
 
     Parameters
     ----------
-    estimator : sklopt neural estimator
-        Gives the optimizer class and constants (as its own fit would).
+    estimators : list of sklopt neural estimators
+        One per member, in stack order: each gives its optimizer constants
+        (learning rate, momentum, betas, rho, eps, weight decay) as its own
+        fit would; the optimizer name is the same for all.
     stack : _Stack
     keys : list
         One key per member (its number of batches per epoch): members with
         equal keys take their optimizer steps together, so adjacent members
-        with the same key and learning rate form one run (one optimizer
-        parameter per weight).
+        with the same key, constants and learning rate form one run (one
+        optimizer parameter per weight).
     """
 
-    def __init__(self, estimator, stack, keys):
-        optimizer_class, kwargs = _resolve_optimizer(
-            estimator.optimizer, **estimator._optimizer_constants()
-        )
-        self.weight_decay = kwargs.pop("weight_decay", 0.0)
-        if kwargs.get("lr") is None:
-            kwargs.pop("lr", None)
-        if not self.weight_decay:
-            # As the single fit: no decay is said explicitly (AdamW's own
-            # default is 0.01).
-            kwargs["weight_decay"] = 0.0
-        self.optimizer_class, self.kwargs = optimizer_class, kwargs
+    def __init__(self, estimators, stack, keys):
+        settings, lrs = [], []
+        for estimator in estimators:
+            optimizer_class, kwargs = _resolve_optimizer(
+                estimator.optimizer, **estimator._optimizer_constants()
+            )
+            lrs.append(kwargs.pop("lr", None))
+            weight_decay = kwargs.pop("weight_decay", 0.0) or 0.0
+            settings.append((weight_decay, tuple(sorted(kwargs.items()))))
+        self.optimizer_class = optimizer_class
+        #: distinct (weight decay, other constants) of the members
+        self.settings = list(dict.fromkeys(settings))
+        self.setting_ids = [self.settings.index(s) for s in settings]
+        # As the single fit: no decay is said explicitly (AdamW's own
+        # default is 0.01).
+        self.kwargs = {**dict(self.settings[0][1]), "weight_decay": 0.0}
         self.stack = stack
         self.fused = None
         self.stepped = False
         self.keys = list(keys)
-        self.member_lrs = None
+        self.member_lrs = lrs
         self._build(states=None)
-        self.member_lrs = [self.optimizer.param_groups[0]["lr"]] * len(stack)
 
-    def _name_groups(self):
+    def _name_groups(self, weight_decay):
         """Parameter names and weight decay of each group (as
         :func:`~sklopt.neural._optim._param_groups` splits them)."""
         names = self.stack.names
-        if not self.weight_decay:
-            return [(names, None)]
+        if not weight_decay:
+            return [(names, 0.0)]
         decayed = self.stack.decayed
         others = [name for name in names if name not in set(decayed)]
-        groups = [(decayed, self.weight_decay)]
+        groups = [(decayed, weight_decay)]
         if others:
             groups.append((others, 0.0))
         return groups
 
     def _partition(self, lrs):
-        """The runs of members and, per learning rate, the runs that share
-        it (in order of first appearance)."""
-        run_keys = self.keys if lrs is None else list(zip(self.keys, lrs))
-        runs = _runs(run_keys)
-        by_lr = {}
+        """The runs of members and, per (constants, learning rate), the runs
+        that share them (in order of first appearance)."""
+        runs = _runs(list(zip(self.keys, self.setting_ids, lrs)))
+        shared = {}
         for r, (a, _) in enumerate(runs):
-            by_lr.setdefault(None if lrs is None else lrs[a], []).append(r)
-        return runs, [tuple(members) for members in by_lr.values()]
+            shared.setdefault((self.setting_ids[a], lrs[a]), []).append(r)
+        return runs, [tuple(members) for members in shared.values()]
 
     def _build(self, states):
         """Build the torch optimizer over the current runs; ``states`` (from
@@ -525,20 +529,29 @@ class _StackedOptimizer:
             {name: value[a:b] for name, value in stack.params.items()}
             for a, b in self.runs
         ]
-        name_groups = self._name_groups()
-        self.groups_per_lr = len(name_groups)
         groups = []
+        #: the optimizer's parameter groups of each entry of lr_runs
+        self.group_slices = []
         for runs in self.lr_runs:
-            for names, decay in name_groups:
+            first = self.runs[runs[0]][0]
+            weight_decay, constants = self.settings[self.setting_ids[first]]
+            begin = len(groups)
+            for names, decay in self._name_groups(weight_decay):
                 group = {
                     "params": [self.views[r][name] for r in runs for name in names]
                 }
-                if decay is not None:
-                    group["weight_decay"] = decay
-                if lrs is not None:
-                    group["lr"] = lrs[self.runs[runs[0]][0]]
+                group.update(constants)
+                group["weight_decay"] = decay
+                if lrs[first] is not None:
+                    group["lr"] = lrs[first]
                 groups.append(group)
+            self.group_slices.append(slice(begin, len(groups)))
         self.optimizer = self._make_optimizer(groups)
+        if None in self.member_lrs:  # the optimizer class's default
+            self.member_lrs = [
+                self.optimizer.param_groups[0]["lr"] if lr is None else lr
+                for lr in self.member_lrs
+            ]
         if states is not None:
             self._load_member_rows(states)
 
@@ -633,11 +646,8 @@ class _StackedOptimizer:
             self._build(states)
             return
         self.member_lrs = lrs
-        for g, runs in enumerate(self.lr_runs):
-            first = g * self.groups_per_lr
-            for group in self.optimizer.param_groups[
-                first : first + self.groups_per_lr
-            ]:
+        for runs, groups in zip(self.lr_runs, self.group_slices):
+            for group in self.optimizer.param_groups[groups]:
                 group["lr"] = lrs[self.runs[runs[0]][0]]
 
     def step(self, grads, start):
@@ -704,5 +714,6 @@ class _StackedOptimizer:
                 else:
                     entry[key] = [values[k] for k in keep]
         self.keys = [self.keys[k] for k in keep]
+        self.setting_ids = [self.setting_ids[k] for k in keep]
         self.member_lrs = [self.member_lrs[k] for k in keep]
         self._build(states)

@@ -24,10 +24,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklopt.exceptions import (
     DivergenceError,
     NotBatchableError,
-    TrainingInterruptedWarning,
 )
 from sklopt.neural import OPTIMIZERS, CNNClassifier, MLPClassifier, MLPRegressor
-from sklopt.neural._batched import _BatchedTrainer, _n_batches
+from sklopt.neural._batched._trainer import _BatchedTrainer
+from sklopt.neural._rules import _n_batches
 
 # float32 training: the stacked matrix products and reductions may round
 # differently from the separate ones (a few ulp per step).
@@ -328,9 +328,12 @@ def test_progress_bar_and_interrupt(monkeypatch, clf_data, capsys):
     est = _clf(max_epochs=10)
     members = [clone(est).set_params(random_state=s) for s in range(2)]
     rows, _ = _draws(len(X), 2, weighted=False)
-    with pytest.warns(TrainingInterruptedWarning):
-        fitted = est._fit_batched(X, y, members, rows, verbose=1)
-    assert [m.n_iter_ for m in fitted] == [3, 3]
+    with pytest.raises(KeyboardInterrupt):
+        est._fit_batched(X, y, members, rows, verbose=1)
+    # the members keep the weights and history reached
+    assert [m.n_iter_ for m in members] == [3, 3]
+    assert all(len(m.history_) == 3 for m in members)
+    assert all(np.isfinite(m.predict_proba(X)).all() for m in members)
     assert "(batched)" in capsys.readouterr().err
 
 
@@ -514,7 +517,7 @@ _EVERY_PATH = dict(
 def test_epoch_tables_gathered_in_blocks_give_the_same_fit(monkeypatch, clf_data):
     """On an accelerator the inputs of several steps are gathered at once
     (on the CPU, step by step): the same batches, bit for bit."""
-    from sklopt.neural import _batched_epoch
+    from sklopt.neural._batched import _epoch as _batched_epoch
 
     X, y = clf_data
     est = _clf(**_EVERY_PATH)

@@ -1,20 +1,5 @@
-"""The stacked batches of one epoch of batched training, prepared at once.
-
-A stacked training step needs, for the members that still have a batch, their
-input rows, targets, sample weights, padding mask and row counts, and with
-mixup each member's lambda and pairing. Building these step by step costs a
-dozen small operations per step (index look-ups, masks, host-to-device
-copies); on a GPU such per-step overhead, not arithmetic, bounds the step
-time. :class:`_EpochBatches` draws each member's epoch permutation (its
-``shuffle`` stream) and mixup draws (its ``mixing`` stream) once per epoch,
-as its separate fit draws them batch by batch, lays the tables of all steps
-out step-major (``(n_steps, K, batch)``) on the host, copies them to the
-device once, and gathers the input rows and targets of many steps at a time.
-A step then only takes views (:meth:`_EpochBatches.batch`); whatever it
-decides on the host (which members take part, the padded width, whether the
-batch is padded) comes from host tables, so a step never waits for the
-device.
-"""
+"""The stacked batches of one epoch, prepared at once (host tables, one
+copy to the device)."""
 
 import numpy as np
 import torch

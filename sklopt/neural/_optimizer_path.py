@@ -6,8 +6,6 @@ to show how each optimizer moves on a valley (Rosenbrock), a flat plateau with
 steep walls (Beale) or a saddle.
 """
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
@@ -15,6 +13,7 @@ from sklearn.utils import Bunch
 
 from sklopt.neural._base import _BaseNeural
 from sklopt.neural._optim import OPTIMIZERS, _resolve_optimizer
+from sklopt.neural._rules import _warn
 from sklopt.utils._validation import (
     Integral,
     Interval,
@@ -277,11 +276,10 @@ def optimizer_path(
         path[step + 1] = point.detach().numpy()
     finite = np.isfinite(values) & np.isfinite(path).all(axis=1)
     if not finite.all():
-        warnings.warn(
+        _warn(
             f"optimizer_path: {kwargs.get('lr', 'the default')!r} is too large a "
             f"learning rate here; the path diverges (not finite) from step "
             f"{int(np.argmin(finite))} on. A smaller lr keeps it finite.",
             ConvergenceWarning,
-            stacklevel=4,
         )
     return path, values

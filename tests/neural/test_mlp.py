@@ -542,3 +542,27 @@ def test_flat_loss_function_needs_a_fitted_network(iris):
         flat_loss_function(LogisticRegression().fit(X, y), X, y)
     with pytest.raises(NotFittedError):
         flat_loss_function(MLPClassifier(), X, y)
+
+
+def test_warnings_point_at_the_users_call(iris):
+    """ConvergenceWarning of a single fit, of a stacked fit and of a fit
+    inside an ensemble names this file (the call), not sklearn's fit wrapper
+    or sklopt's modules."""
+    from sklearn.base import clone
+
+    from sklopt.ensemble import BaggingClassifier
+
+    X, y = iris
+    clf = MLPClassifier((4,), max_epochs=1, **FAST)
+    members = [clone(clf).set_params(random_state=k) for k in range(2)]
+    bagging = BaggingClassifier(clf, n_estimators=2, random_state=0, batched=True)
+    for fit in (
+        lambda: clf.fit(X, y),
+        lambda: clf._fit_batched(X, y, members, [np.arange(len(X))] * 2),
+        lambda: bagging.fit(X, y),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit()
+        files = {w.filename for w in caught if w.category is ConvergenceWarning}
+        assert files == {__file__}

@@ -272,6 +272,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     def _make_recipe(self, X_train, device="cpu"):
         """The per-batch training recipe for training inputs ``X_train``
         (float32 array or tensor in the module's input shape) on ``device``."""
+        X_train = _as_rows(X_train)
         n_samples = len(X_train)
         batch_size = self._batch_size(n_samples)
         batch_norm = self.normalization == "batch"
@@ -280,7 +281,6 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
                 "normalization='batch' needs at least 2 samples per batch; got "
                 f"batch_size={self.batch_size!r} with {n_samples} training samples."
             )
-        X_train = _as_rows(X_train)
 
         def noise_std():
             """Per-feature standard deviation (only the 'noise' augmentation

@@ -58,6 +58,10 @@ class _SparseRows:
     def element_size(self):
         return 4
 
+    def nelement(self):
+        """Elements of the dense rows (as the tensor it stands for)."""
+        return self.matrix.shape[0] * self.matrix.shape[1]
+
     def nbytes(self):
         """Bytes stored (values, column indices, row pointers)."""
         m = self.matrix

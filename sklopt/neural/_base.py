@@ -7,6 +7,7 @@ from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
@@ -23,7 +24,13 @@ from sklopt.neural._batched import (
     _stacking_params,
     _unsupported_reason,
 )
-from sklopt.neural._data import _FitData, _TensorData, _validate_sample_weight
+from sklopt.neural._data import (
+    _as_rows,
+    _chunk_rows,
+    _FitData,
+    _TensorData,
+    _validate_sample_weight,
+)
 from sklopt.neural._device import _derive_seed, _RandomStreams, _resolve_device
 from sklopt.neural._losses import _normalize_weights
 from sklopt.neural._modules import ACTIVATIONS, MLP_NORMALIZATIONS
@@ -57,6 +64,7 @@ _RECIPE_PARAMS = frozenset(
     {
         "augmentation",
         "batch_size",
+        "class_weight",
         "clip_grad_norm",
         "cutmix_alpha",
         "input_noise",
@@ -72,11 +80,16 @@ _RECIPE_PARAMS = frozenset(
 
 
 def _to_float32(X):
-    """Cast validated float input to a writeable C-contiguous float32 array,
-    checking that no value overflows float32."""
+    """Cast validated float input to a writeable C-contiguous float32 array
+    (a float32 CSR matrix for sparse input), checking that no value
+    overflows float32."""
     with np.errstate(over="ignore"):  # overflow is reported below
-        X32 = np.require(X, dtype=np.float32, requirements=["C", "W"])
-    if X32.size and not np.isfinite(X32).all():
+        if sp.issparse(X):
+            X32 = sp.csr_matrix(X, dtype=np.float32)
+            values = X32.data
+        else:
+            X32 = values = np.require(X, dtype=np.float32, requirements=["C", "W"])
+    if values.size and not np.isfinite(values).all():
         raise ValueError(
             "X holds values too large for float32 (|x| > 3.4e38), which the "
             "network uses; rescale the features (for example StandardScaler)."
@@ -129,6 +142,10 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     # ---- subclass interface -------------------------------------------------
     _classification = False
     _image_input = False
+    #: Whether X may be a scipy sparse matrix (densified batch by batch).
+    _accept_sparse = True
+    #: Whether y may be 2-D (multi-output regression, multilabel).
+    _accept_2d_y = True
 
     @abstractmethod
     def _encode_targets(self, y, reset, classes=None):
@@ -163,11 +180,26 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         _resolve_optimizer(self.optimizer, **self._optimizer_constants())
 
     # ---- validation ---------------------------------------------------------
+    def _sparse_formats(self, X):
+        """``accept_sparse`` of the validation: CSR and CSC (other formats
+        are converted to CSR), or a clear error where sparse X is not
+        taken."""
+        if not self._accept_sparse:
+            if sp.issparse(X):
+                raise TypeError(
+                    f"{type(self).__name__} does not take sparse X: its inputs "
+                    "are images, which are dense. Pass X.toarray(), or use "
+                    "MLPClassifier for sparse features."
+                )
+            return False
+        return ["csr", "csc"]
+
     def _validate_X(self, X, reset):
         return validate_data(
             self,
             X,
             reset=reset,
+            accept_sparse=self._sparse_formats(X),
             dtype=[np.float64, np.float32],
             ensure_min_samples=1,
         )
@@ -179,23 +211,34 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
 
         Returns
         -------
-        X : ndarray of float32 in the module's input shape
-        y : Tensor of targets (int64 labels or float32 (n, k) values)
+        X : ndarray of float32 in the module's input shape, or float32 CSR
+            matrix (sparse input)
+        y : Tensor of targets (int64 labels, float32 (n, k) values or 0/1
+            label indicators)
         sample_weight : ndarray of float64 or None
+            ``sample_weight`` times the class weights (classifiers with
+            ``class_weight``).
         """
         X, y = validate_data(
             self,
             X,
             y,
             reset=reset,
+            accept_sparse=self._sparse_formats(X),
             dtype=[np.float64, np.float32],
-            multi_output=not self._classification,
+            multi_output=self._accept_2d_y,
             y_numeric=not self._classification,
         )
         X = self._inputs_from_2d(_to_float32(X), reset=reset, input_shape=input_shape)
         target = self._encode_targets(y, reset=reset, classes=classes)
-        sample_weight = _validate_sample_weight(sample_weight, len(X))
-        return X, target, sample_weight
+        sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
+        return X, target, self._training_weight(target, sample_weight)
+
+    def _training_weight(self, target, sample_weight):
+        """The per-sample weights of a fit on encoded targets ``target``
+        (both engines): ``sample_weight`` (validated, or None) here; the
+        classifiers multiply in their class weights."""
+        return sample_weight
 
     def _validate_predict_X(self, X):
         check_is_fitted(self)
@@ -229,6 +272,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     def _make_recipe(self, X_train, device="cpu"):
         """The per-batch training recipe for training inputs ``X_train``
         (float32 array or tensor in the module's input shape) on ``device``."""
+        X_train = _as_rows(X_train)
         n_samples = len(X_train)
         batch_size = self._batch_size(n_samples)
         batch_norm = self.normalization == "batch"
@@ -237,7 +281,6 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
                 "normalization='batch' needs at least 2 samples per batch; got "
                 f"batch_size={self.batch_size!r} with {n_samples} training samples."
             )
-        X_train = torch.as_tensor(X_train)
 
         def noise_std():
             """Per-feature standard deviation (only the 'noise' augmentation
@@ -248,6 +291,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
 
         return _TrainingRecipe(
             classification=self._classification,
+            multilabel=self._multilabel(),
             batch_size=batch_size,
             n_classes=self._n_outputs() if self._classification else None,
             label_smoothing=getattr(self, "label_smoothing", 0.0),
@@ -330,7 +374,8 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         """Sorted training and validation positions of the early-stopping
         hold-out split of ``target`` (the ``split`` stream)."""
         n_samples = len(target)
-        stratify = target.numpy() if self._classification else None
+        # multilabel targets are not stratified (as scikit-learn's MLP)
+        stratify = target.numpy() if self._classification and target.dim() == 1 else None
         try:
             train_idx, valid_idx = train_test_split(
                 np.arange(n_samples),
@@ -352,7 +397,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     def _tensor_data(X, target, weight):
         weight = _normalize_weights(weight)
         return _TensorData(
-            torch.from_numpy(np.ascontiguousarray(X)),
+            _as_rows(X),
             target,
             None if weight is None else torch.from_numpy(weight),
         )
@@ -406,6 +451,10 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
 
     def _check_data_dependent(self, X_train):
         """Checks of hyperparameters against the training inputs."""
+
+    def _multilabel(self):
+        """Whether the fitted targets are multilabel indicators."""
+        return False
 
     def _optimizer_name(self):
         if isinstance(self.optimizer, str):
@@ -474,7 +523,8 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     # ---- prediction ---------------------------------------------------------
     def _forward(self, X):
         """Module outputs (logits or values) for validated inputs ``X``
-        (float32 array in the module's input shape), as a float64 array.
+        (float32 array in the module's input shape, or float32 CSR matrix,
+        densified chunk by chunk), as a float64 array.
 
         On the CPU the forward pass runs in float64 (weights and inputs
         converted per call, the module itself is untouched): float32 matrix
@@ -495,9 +545,11 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             for name, value in [*module.named_parameters(), *module.named_buffers()]
         }
         outputs = []
+        X = _as_rows(X)
+        size = _chunk_rows(X, PREDICT_CHUNK)
         with torch.inference_mode():
-            for start in range(0, len(X), PREDICT_CHUNK):
-                chunk = torch.from_numpy(X[start : start + PREDICT_CHUNK]).to(device)
+            for start in range(0, len(X), size):
+                chunk = X[start : start + size].to(device)
                 if dtype is not None:
                     chunk = chunk.to(dtype)
                 out = torch.func.functional_call(module, state, (chunk,))

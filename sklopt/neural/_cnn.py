@@ -114,6 +114,7 @@ class CNNClassifier(_BaseNeuralClassifier):
         -> X_batch`` gets a float32 torch tensor of shape (n, C, H, W) on the
         training device and a ``torch.Generator`` on that device.
     %(clip_grad_norm)s
+    %(class_weight)s
     %(common_tail)s
 
     Attributes
@@ -142,6 +143,7 @@ class CNNClassifier(_BaseNeuralClassifier):
     """
 
     _image_input = True
+    _accept_sparse = False
 
     _parameter_constraints: dict = {
         **_BaseNeuralClassifier._parameter_constraints,
@@ -180,6 +182,7 @@ class CNNClassifier(_BaseNeuralClassifier):
         cutmix_alpha=0.0,
         augmentation=None,
         clip_grad_norm=None,
+        class_weight=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -210,6 +213,7 @@ class CNNClassifier(_BaseNeuralClassifier):
         self.label_smoothing = label_smoothing
         self.mixup_alpha = mixup_alpha
         self.cutmix_alpha = cutmix_alpha
+        self.class_weight = class_weight
         self.augmentation = augmentation
         self.clip_grad_norm = clip_grad_norm
         self.device = device

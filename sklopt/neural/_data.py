@@ -9,8 +9,14 @@ per epoch (one gather) and yields contiguous slices.
 Device placement: a data set whose tensors take at most
 :data:`DEVICE_RESIDENT_BYTES` is moved to the training device once per fit;
 a larger one stays on the CPU and each batch is moved when it is used.
+
+Sparse input (scipy CSR/CSC) stays sparse on the CPU as :class:`_SparseRows`:
+both engines take rows from it as they take them from a tensor, and only the
+rows taken (a batch, a chunk of predictions) are densified.
 """
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 
 from sklopt.neural._rules import _n_batches
@@ -19,13 +25,114 @@ from sklopt.utils._validation import check_sample_weight
 #: Data sets up to this size (bytes) are moved to the device once per fit.
 DEVICE_RESIDENT_BYTES = 1 << 30
 
+#: Most bytes of dense rows made at once from sparse input to predict or
+#: validate (fewer rows than :data:`~sklopt.neural._net.PREDICT_CHUNK` for
+#: wide rows).
+SPARSE_CHUNK_BYTES = 1 << 26
+
+
+class _SparseRows:
+    """Sparse inputs standing in for the float32 input tensor of shape
+    ``(n, n_features)``: the matrix stays sparse (CSR, on the CPU) and
+    indexing it gives the dense rows asked for, as a float32 tensor.
+
+    Parameters
+    ----------
+    matrix : scipy sparse matrix of shape (n, n_features)
+        float32 values (converted to CSR when in another format).
+    """
+
+    dtype = torch.float32
+    device = torch.device("cpu")
+
+    def __init__(self, matrix):
+        self.matrix = sp.csr_matrix(matrix, dtype=np.float32)
+
+    def __len__(self):
+        return self.matrix.shape[0]
+
+    @property
+    def shape(self):
+        return torch.Size(self.matrix.shape)
+
+    def element_size(self):
+        return 4
+
+    def nelement(self):
+        """Elements of the dense rows (as the tensor it stands for)."""
+        return self.matrix.shape[0] * self.matrix.shape[1]
+
+    def nbytes(self):
+        """Bytes stored (values, column indices, row pointers)."""
+        m = self.matrix
+        return m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
+
+    def to(self, device, **kwargs):
+        """The same rows: sparse input stays on the CPU; its dense rows are
+        moved where they are used."""
+        return self
+
+    def __getitem__(self, index):
+        """Dense float32 rows (an int gives one row of shape
+        ``(n_features,)``)."""
+        if torch.is_tensor(index):
+            index = index.cpu().numpy()
+        if isinstance(index, int | np.integer):
+            return torch.from_numpy(self.matrix[[int(index)]].toarray()[0])
+        return torch.from_numpy(self.matrix[index].toarray())
+
+    def index_select(self, dim, index):
+        """Dense rows at ``index`` (``dim`` must be 0), as
+        :meth:`torch.Tensor.index_select`."""
+        if dim != 0:
+            raise ValueError("sparse inputs are indexed by rows (dim=0) only")
+        return self[index]
+
+    def subset(self, index):
+        """The rows at ``index``, still sparse."""
+        if torch.is_tensor(index):
+            index = index.cpu().numpy()
+        return _SparseRows(self.matrix[index])
+
+    def std(self, dim=0, unbiased=False):
+        """Per-feature standard deviation (float32 tensor), as
+        ``tensor.std(0, unbiased=False)``."""
+        from sklearn.utils.sparsefuncs import mean_variance_axis
+
+        _, var = mean_variance_axis(self.matrix.astype(np.float64), axis=0)
+        return torch.from_numpy(np.sqrt(var).astype(np.float32))
+
+
+def _as_rows(X):
+    """Inputs as both engines take them: a float32 tensor (from an array or
+    tensor) or :class:`_SparseRows` (from a scipy sparse matrix)."""
+    if isinstance(X, _SparseRows) or torch.is_tensor(X):
+        return X
+    if sp.issparse(X):
+        return _SparseRows(X)
+    return torch.from_numpy(np.ascontiguousarray(X))
+
+
+def _subset(t, index):
+    """Rows ``index`` of a tensor or of :class:`_SparseRows` (kept sparse)."""
+    return t.subset(index) if isinstance(t, _SparseRows) else t[index]
+
+
+def _chunk_rows(X, rows):
+    """Rows per forward pass over inputs ``X``: ``rows``, fewer for sparse
+    inputs whose dense rows would exceed :data:`SPARSE_CHUNK_BYTES`."""
+    if not isinstance(X, _SparseRows):
+        return rows
+    row_bytes = max(1, X.shape[1] * X.element_size())
+    return max(1, min(rows, SPARSE_CHUNK_BYTES // row_bytes))
+
 
 class _TensorData:
     """The tensors of one data split: inputs, targets, optional weights.
 
     Parameters
     ----------
-    X : Tensor of shape (n, ...)
+    X : Tensor of shape (n, ...) or _SparseRows
         Inputs in the module's input shape (float32).
     y : Tensor of shape (n,) or (n, k)
         Encoded labels (int64) or regression targets (float32, 2-D).
@@ -44,7 +151,9 @@ class _TensorData:
 
     def nbytes(self):
         return sum(
-            t.element_size() * t.nelement() for t in self.tensors() if t is not None
+            t.nbytes() if isinstance(t, _SparseRows) else t.element_size() * t.nelement()
+            for t in self.tensors()
+            if t is not None
         )
 
     def to(self, device):
@@ -103,7 +212,7 @@ class _BatchIterator:
         if self.generator is not None and n > 1:
             perm = torch.randperm(n, generator=self.generator)
             perm = perm.to(tensors[0].device)
-            tensors = tuple(None if t is None else t[perm] for t in tensors)
+            tensors = tuple(None if t is None else _subset(t, perm) for t in tensors)
         move = tensors[0].device != self.device
         size = self.batch_size
         for start in range(0, size * len(self), size):

@@ -41,6 +41,22 @@ def _classification_loss(logits, target, weight=None):
     return (F.cross_entropy(logits, target, reduction="none") * weight).mean()
 
 
+def _multilabel_per_sample(logits, target):
+    """Binary cross-entropy of each label's logit against 0/1 (or soft)
+    indicators, summed over the labels (last axis), as scikit-learn's MLP
+    sums it; shape ``target.shape[:-1]``."""
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
+
+
+def _multilabel_loss(logits, target, weight=None):
+    """Multilabel loss: :func:`_multilabel_per_sample` averaged over the
+    (weighted) samples."""
+    per_sample = _multilabel_per_sample(logits, target)
+    if weight is None:
+        return per_sample.mean()
+    return (per_sample * weight).mean()
+
+
 def _regression_loss(output, target, weight=None):
     """Mean squared error, averaged over outputs then (weighted) samples."""
     if weight is None:
@@ -51,6 +67,15 @@ def _regression_loss(output, target, weight=None):
 
 def _accuracy(logits, y, weight=None):
     correct = (logits.argmax(dim=1) == y).to(torch.float32)
+    if weight is None:
+        return correct.mean()
+    return (correct * weight).sum() / weight.sum()
+
+
+def _multilabel_accuracy(logits, y, weight=None):
+    """Subset accuracy (all labels right, as scikit-learn's ``score``); a
+    label is predicted where its logit is positive (probability > 0.5)."""
+    correct = ((logits > 0) == (y > 0.5)).all(dim=-1).to(torch.float32)
     if weight is None:
         return correct.mean()
     return (correct * weight).sum() / weight.sum()

@@ -32,6 +32,25 @@ def _smooth_targets(y, n_classes, label_smoothing=0.0):
     return targets
 
 
+def _smooth_indicators(y, label_smoothing=0.0):
+    """Soft multilabel targets ``(1 - eps) * y + eps / 2``: each label is a
+    two-class problem smoothed as :func:`_smooth_targets` smooths one.
+
+    Parameters
+    ----------
+    y : FloatTensor of shape (..., n_labels)
+        0/1 label indicators.
+    label_smoothing : float in [0, 1)
+
+    Returns
+    -------
+    targets : FloatTensor of the shape of ``y``
+    """
+    if not label_smoothing:
+        return y
+    return y * (1.0 - label_smoothing) + label_smoothing / 2
+
+
 def _draw_mixup(n, alpha, rng):
     """Draw mixup's ``lambda ~ Beta(alpha, alpha)`` and the pairing
     permutation of a batch of ``n`` samples (in that order)."""

@@ -86,12 +86,13 @@ class MLPClassifier(_MLPMixin, _BaseNeuralClassifier):
         batch as a float32 torch tensor on the training device and a
         ``torch.Generator`` on that device to draw from.
     %(clip_grad_norm)s
+    %(class_weight)s
     %(common_tail)s
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels; for multilabel y ``arange(n_labels)``.
     %(attributes)s
 
     See Also
@@ -105,6 +106,16 @@ class MLPClassifier(_MLPMixin, _BaseNeuralClassifier):
     Sample weights multiply the per-sample losses after being scaled to mean
     1 over the training rows, so uniform weights give the unweighted loss and
     integer weights equal repeated rows for full-batch training.
+
+    Sparse X (scipy CSR or CSC, TF-IDF features for instance) stays sparse:
+    each training batch and prediction chunk is densified on its own, never
+    the whole matrix, and the results equal those on the dense array.
+
+    Multilabel y (a 0/1 indicator matrix of shape (n_samples, n_labels), as
+    scikit-learn's MLP takes it) trains one sigmoid output per label with
+    the binary cross-entropy summed over the labels; ``predict`` returns the
+    labels whose probability exceeds 0.5, ``predict_proba`` each label's
+    probability, and ``score`` the subset accuracy.
 
     Examples
     --------
@@ -148,6 +159,7 @@ class MLPClassifier(_MLPMixin, _BaseNeuralClassifier):
         cutmix_alpha=0.0,
         augmentation=None,
         clip_grad_norm=None,
+        class_weight=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -177,12 +189,15 @@ class MLPClassifier(_MLPMixin, _BaseNeuralClassifier):
         self.label_smoothing = label_smoothing
         self.mixup_alpha = mixup_alpha
         self.cutmix_alpha = cutmix_alpha
+        self.class_weight = class_weight
         self.augmentation = augmentation
         self.clip_grad_norm = clip_grad_norm
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+
+    _accept_2d_y = True
 
     _parameter_constraints: dict = {
         **_BaseNeuralClassifier._parameter_constraints,

@@ -12,15 +12,17 @@ from skorch.callbacks import Callback, EarlyStopping, EpochTimer
 from skorch.utils import noop
 
 from sklopt.exceptions import DivergenceError
-from sklopt.neural._data import _BatchIterator, _FitData
+from sklopt.neural._data import _BatchIterator, _chunk_rows, _FitData
 from sklopt.neural._device import _RandomStreams
 from sklopt.neural._losses import (
     _accuracy,
     _classification_loss,
+    _multilabel_accuracy,
+    _multilabel_loss,
     _r2,
     _regression_loss,
 )
-from sklopt.neural._mixing import _mix_batch, _smooth_targets
+from sklopt.neural._mixing import _mix_batch, _smooth_indicators, _smooth_targets
 from sklopt.neural._modules import _set_dropout_generator
 from sklopt.neural._optim import (
     _decayed_parameters,
@@ -73,6 +75,7 @@ class _TrainingRecipe:
 
     classification: bool
     batch_size: int
+    multilabel: bool = False
     n_classes: int | None = None
     label_smoothing: float = 0.0
     mixup_alpha: float = 0.0
@@ -92,12 +95,24 @@ class _TrainingRecipe:
     def soft_targets(self):
         return self.classification and (self.label_smoothing > 0 or self.mixing)
 
+    def soft(self, y):
+        """Soft targets of encoded labels ``y`` (label smoothing; class
+        probabilities to mix): one-hot rows for classes, the 0/1 label
+        indicators themselves for multilabel targets."""
+        if self.multilabel:
+            return _smooth_indicators(y, self.label_smoothing)
+        return _smooth_targets(y, self.n_classes, self.label_smoothing)
+
     def loss(self, output, target, weight=None):
+        if self.multilabel:
+            return _multilabel_loss(output, target, weight)
         if self.classification:
             return _classification_loss(output, target, weight)
         return _regression_loss(output, target, weight)
 
     def score(self, output, y, weight=None):
+        if self.multilabel:
+            return _multilabel_accuracy(output, y, weight)
         if self.classification:
             return _accuracy(output, y, weight)
         return _r2(output, y, weight)
@@ -112,7 +127,7 @@ def _prepare_batch(X, y, weight, recipe, streams):
         X = _add_input_noise(X, recipe.input_noise, streams.noise)
     target = y
     if recipe.soft_targets:
-        target = _smooth_targets(y, recipe.n_classes, recipe.label_smoothing)
+        target = recipe.soft(y)
     if recipe.mixing:
         X, target, weight = _mix_batch(
             X,
@@ -372,9 +387,10 @@ class _SkloptNet(NeuralNet):
         """Forward ``X`` (a tensor) in chunks on the net's device, in the
         module's current mode, without building a graph."""
         module = self.module_
+        size = _chunk_rows(X, PREDICT_CHUNK)
         outputs = [
-            module(X[start : start + PREDICT_CHUNK].to(self.device))
-            for start in range(0, len(X), PREDICT_CHUNK)
+            module(X[start : start + size].to(self.device))
+            for start in range(0, len(X), size)
         ]
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
 

@@ -120,8 +120,20 @@ weight_noise : float, default=0.0
     applied to the clean weights (not at prediction).""",
     "label_smoothing": """\
 label_smoothing : float in [0, 1), default=0.0
-    Train on the targets ``(1 - eps) * onehot + eps / n_classes``. Applied
-    before mixup/CutMix.""",
+    Train on the targets ``(1 - eps) * onehot + eps / n_classes`` (for
+    multilabel y ``(1 - eps) * y + eps / 2`` per label). Applied before
+    mixup/CutMix.""",
+    "class_weight": """\
+class_weight : dict, list of dicts, 'balanced' or None, default=None
+    Weights of the classes, multiplied into ``sample_weight`` (as
+    :func:`sklearn.utils.class_weight.compute_sample_weight` computes them
+    from the training labels): a dict ``{class_label: weight}`` (classes
+    not in it weigh 1); ``'balanced'`` weighs each class by ``n_samples /
+    (n_classes * n_samples_of_class)``; for multilabel y a list of one dict
+    ``{0: weight, 1: weight}`` per label, or ``'balanced'`` (per label,
+    multiplied over the labels). Ensemble members and bootstrap rounds
+    compute them from the rows they train on. ``'balanced'`` is not
+    supported by ``partial_fit``.""",
     "mixup_alpha": """\
 mixup_alpha : float, default=0.0
     Mixup (Zhang et al., 2018): each training batch is mixed with a

@@ -213,7 +213,7 @@ def _fit_members_batched(
     plans = []
     for i, (member, member_rows) in enumerate(zip(members, rows)):
         member_rows = np.asarray(member_rows, dtype=np.intp)
-        if template._classification:
+        if template._classification and not probe._multilabel():
             present = np.unique(target.numpy()[member_rows])
             if len(present) != len(probe.classes_):
                 results[i] = _fit_apart(
@@ -284,6 +284,8 @@ def _plan_member(probe, index, member, Xf, target, rows, weight, device):
     member._check_hyperparameters()
     streams = _RandomStreams(_derive_seed(member.random_state), device)
     weight = _validate_sample_weight(weight, len(rows))
+    # the class weights of the member's own rows, as its fit computes them
+    weight = probe._training_weight(target[torch.from_numpy(rows)], weight)
     valid_rows = valid_weight = None
     if member.early_stopping:
         train_idx, valid_idx = member._split_indices(
@@ -321,15 +323,16 @@ def _chunks(module_spec, plans, Xf):
     n_params = sum(p.numel() for p in module.parameters())
     batch = max(plan.recipe.batch_size for plan in plans)
     # parameters, gradient, optimizer state, best weights; activations
-    per_member = 4 * (6 * n_params + 6 * batch * _row_activations(module, Xf[0]))
+    per_member = 4 * (6 * n_params + 6 * batch * _row_activations(module, Xf.shape[1:]))
     size = max(1, STACK_BYTES // per_member)
     return [plans[i : i + size] for i in range(0, len(plans), size)]
 
 
-def _row_activations(module, row):
-    """Elements of one row's input and layer outputs in a forward pass of
-    ``module`` (the activations a training step keeps per row)."""
-    x = torch.zeros(1, *row.shape)
+def _row_activations(module, row_shape):
+    """Elements of one row's input (of shape ``row_shape``) and layer
+    outputs in a forward pass of ``module`` (the activations a training step
+    keeps per row)."""
+    x = torch.zeros(1, *row_shape)
     total = x.numel()
     module.eval()  # batch normalization of a single row
     with torch.no_grad():

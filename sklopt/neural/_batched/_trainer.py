@@ -12,8 +12,8 @@ from sklopt.exceptions import (
 from sklopt.neural._batched._epoch import _EpochBatches
 from sklopt.neural._batched._layers import _stack_class
 from sklopt.neural._batched._optimizer import _StackedOptimizer
-from sklopt.neural._data import DEVICE_RESIDENT_BYTES
-from sklopt.neural._mixing import _smooth_targets
+from sklopt.neural._data import DEVICE_RESIDENT_BYTES, _as_rows, _chunk_rows
+from sklopt.neural._losses import _multilabel_per_sample
 from sklopt.neural._net import PREDICT_CHUNK
 from sklopt.neural._rules import (
     _divergence_message,
@@ -53,6 +53,7 @@ class _BatchedTrainer:
         self.verbose = verbose
         self.errors = errors
         self.classification = members[0].spec.classification
+        self.multilabel = members[0].recipe.multilabel
         # Fewer batches first: the members that still have a batch at step j
         # are a suffix of the stack; members with equal optimizer constants
         # next to each other (fewer optimizer parameters).
@@ -81,7 +82,8 @@ class _BatchedTrainer:
             [m.n_batches for m in self.members],
         )
         self._init_schedulers()
-        X_all = torch.from_numpy(np.ascontiguousarray(Xf))
+        # sparse inputs stay on the CPU, densified batch by batch
+        X_all = _as_rows(Xf)
         on_device = torch.device(device).type == "cpu" or (
             X_all.element_size() * X_all.nelement() <= DEVICE_RESIDENT_BYTES
         )
@@ -342,7 +344,9 @@ class _BatchedTrainer:
     def _member_losses(self, output, target, weight, batch):
         """Each member's batch loss: the mean over its real rows of the
         (weighted) per-sample loss, as a separate fit computes it."""
-        if self.classification:
+        if self.multilabel:
+            per_row = _multilabel_per_sample(output, target)
+        elif self.classification:
             # log-softmax over the classes laid out along axis 1 (rows along
             # the last axis): vectorised over rows, unlike a last-axis
             # log-softmax over a few classes.
@@ -399,7 +403,7 @@ class _BatchedTrainer:
         """Validation loss and score of every member on its held-out rows."""
         outputs = []
         width = self.valid_rows.shape[1]
-        step = max(1, (PREDICT_CHUNK * 8) // max(1, len(self.members)))
+        step = max(1, _chunk_rows(self.X, PREDICT_CHUNK * 8) // max(1, len(self.members)))
         with torch.no_grad():
             for lo in range(0, width, step):
                 rows = self.valid_rows[:, lo : lo + step]
@@ -617,15 +621,16 @@ class _StepSettings:
         self.soft_targets = any(r.soft_targets for r in recipes)
         self.mixing = any(r.mixing for r in recipes)
         self.n_classes = recipes[0].n_classes
+        self.multilabel = recipes[0].multilabel
+        self._recipe = recipes[0]
         self.label_smoothing = _per_member([r.label_smoothing for r in recipes], device)
         if torch.is_tensor(self.label_smoothing):
             # (1 - eps) and eps / K in float64, as Python scalars of a
-            # separate fit
+            # separate fit (K = 2 for each label of multilabel targets)
             smoothing = [float(r.label_smoothing) for r in recipes]
+            n_classes = 2 if self.multilabel else self.n_classes
             self._keep = torch.tensor([1.0 - e for e in smoothing], device=device)
-            self._add = torch.tensor(
-                [e / self.n_classes for e in smoothing], device=device
-            )
+            self._add = torch.tensor([e / n_classes for e in smoothing], device=device)
         self.input_noise = _per_member([r.input_noise for r in recipes], device)
         self.weight_noise = _per_member([r.weight_noise for r in recipes], device)
         self.l1 = _per_member([r.l1 for r in recipes], device)
@@ -635,9 +640,13 @@ class _StepSettings:
         self.dropout = [m.spec.dropout for m in members]
 
     def smooth(self, target):
-        """Soft targets of integer labels ``target`` (K', B), with each
-        member's label smoothing."""
+        """Soft targets of integer labels ``target`` (K', B) or of label
+        indicators (K', B, L), with each member's label smoothing."""
         if not torch.is_tensor(self.label_smoothing):
-            return _smooth_targets(target, self.n_classes, self.label_smoothing or 0.0)
-        onehot = F.one_hot(target, self.n_classes).to(torch.float32)
+            # shared by the members: the recipe's own rule
+            return self._recipe.soft(target)
+        if self.multilabel:
+            onehot = target
+        else:
+            onehot = F.one_hot(target, self.n_classes).to(torch.float32)
         return onehot * _along(self._keep, onehot) + _along(self._add, onehot)

@@ -197,6 +197,11 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     # ---- subclass interface -------------------------------------------------
     _classification = False
     _image_input = False
+    # Distinct rows weighted by their draw counts are not the bootstrap
+    # sample for minibatch training (fewer steps per epoch): resampling
+    # engines fit these estimators on the rows as drawn, repeats included
+    # (see sklopt.utils._resampled_fits.count_weights_exact).
+    _count_weights_exact = False
 
     @abstractmethod
     def _encode_targets(self, y, reset, classes=None):
@@ -630,7 +635,8 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         device = next(module.parameters()).device
         dtype = torch.float64 if device.type == "cpu" else None
         state = {
-            name: value.to(dtype) if dtype is not None and value.is_floating_point()
+            name: value.to(dtype)
+            if dtype is not None and value.is_floating_point()
             else value
             for name, value in [*module.named_parameters(), *module.named_buffers()]
         }

@@ -20,13 +20,7 @@ from sklopt.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
 )
-from sklopt.ensemble._base import (
-    _partition_estimators,
-    _random_state_keys,
-    _resolve_batched,
-    _set_random_states,
-)
-from sklopt.exceptions import NotBatchableError
+from sklopt.ensemble._base import _random_state_keys, _set_random_states
 from sklopt.utils._random import MAX_SEED
 from sklopt.utils._validation import InvalidParameterError
 
@@ -47,24 +41,6 @@ def test_set_random_states_follows_sklearn_scheme():
         "with_mean": True,
         "with_std": True,
     }
-
-
-@pytest.mark.parametrize("n_estimators, n_jobs", [(10, 3), (2, 4), (5, 1)])
-def test_partition_estimators(n_estimators, n_jobs):
-    chunks = _partition_estimators(n_estimators, n_jobs)
-    assert len(chunks) == min(n_estimators, n_jobs)
-    covered = np.concatenate([np.arange(a, b) for a, b in chunks])
-    assert_array_equal(covered, np.arange(n_estimators))
-    sizes = [b - a for a, b in chunks]
-    assert max(sizes) - min(sizes) <= 1
-
-
-def test_resolve_batched():
-    tree = DecisionTreeClassifier()
-    assert _resolve_batched("auto", tree) is False
-    assert _resolve_batched(False, tree) is False
-    with pytest.raises(NotBatchableError, match="DecisionTreeClassifier offers no"):
-        _resolve_batched(True, tree)
 
 
 CLASSIFIER_BASES = [

@@ -30,7 +30,6 @@ from sklopt.utils._validation import (
     _fit_context,
     check_sample_weight,
     check_two_classes,
-    finite_check,
     validate_data,
 )
 
@@ -168,7 +167,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
             reset=False,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=finite_check(self.estimator),
+            ensure_all_finite=False,
         )
         return as_given(X, checked)
 
@@ -210,7 +209,7 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
             y,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=finite_check(self.estimator),
+            ensure_all_finite=False,
             multi_output=regression,
             y_numeric=regression,
         )

@@ -23,7 +23,6 @@ import math
 import os
 import sys
 import warnings
-from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
@@ -321,9 +320,8 @@ def _fit_batched(setup, members, verbose):
         fitted = setup.template._fit_batched(
             setup.X, setup.y, estimators, rows, weights, verbose=verbose
         )
-    # Members that warned alike are told apart by the number of warnings.
-    found = Counter((w.category, str(w.message)) for w in caught)
-    found = {key: min(count, len(members)) for key, count in found.items()}
+    # Which member warned is not known: the count is None.
+    found = dict.fromkeys(((w.category, str(w.message)) for w in caught), None)
     for i, (estimator, member) in enumerate(zip(fitted, members)):
         result = (
             estimator if setup.respond is None else setup.respond(estimator, member)
@@ -415,7 +413,7 @@ def fit_members(
     try:
         for result, found in results:
             for key, count in found.items():
-                counts[key] = counts.get(key, 0) + count
+                counts[key] = None if count is None else counts.get(key, 0) + count
             yield result
     finally:
         _warn_once(counts, n_members, items)
@@ -493,9 +491,12 @@ def _warn_once(counts, n_members, items):
         return
     stacklevel = _user_stacklevel()
     for (category, message), count in counts.items():
+        if count is None:
+            what = f"The {n_members} {items}, fitted as one batched model,"
+        else:
+            what = f"{count} of {n_members} {items}"
         warnings.warn(
-            f"{count} of {n_members} {items} warned (the results include "
-            f"these fits): {message}",
+            f"{what} warned (the results include these fits): {message}",
             category,
             stacklevel=stacklevel,
         )

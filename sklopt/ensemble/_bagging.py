@@ -16,35 +16,42 @@ from sklearn.base import (
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state, column_or_1d, get_tags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from sklopt.ensemble._base import (
     _BaseEstimatorMixin,
     _check_classification_y,
-    _check_sample_weight,
     _class_columns,
     _draw_member_indices,
-    _DrawnRows,
-    _fit_members,
-    _member_X,
-    _MembersInterrupted,
-    _partition_estimators,
-    _resolve_batched,
     _resolve_max_features,
     _resolve_max_samples,
-    _supports_sample_weight,
     _warn_interrupted,
 )
 from sklopt.utils._docstrings import fill_doc
-from sklopt.utils._fit_guard import fitting_members, restore_on_failure
+from sklopt.utils._fit_guard import restore_on_failure
 from sklopt.utils._random import draw_seeds
+from sklopt.utils._resampled_fits import (
+    Member,
+    as_given,
+    count_weights_exact,
+    fit_members,
+    take_columns,
+    take_rows,
+)
 from sklopt.utils._validation import (
     HasMethods,
     Interval,
+    MetadataRouter,
+    MethodMapping,
     RealNotInt,
     StrOptions,
     _fit_context,
+    _raise_for_params,
+    _routing_enabled,
+    check_sample_weight,
+    process_routing,
 )
 
 __all__ = ["BaggingClassifier", "BaggingRegressor"]
@@ -62,6 +69,17 @@ def _member_proba(member, X, classes):
     return proba
 
 
+def _base_has(attr):
+    """For ``available_if``: whether the fitted base (else the given one) has
+    ``attr``."""
+
+    def check(self):
+        base = getattr(self, "estimator_", None) or self._base_or_default()
+        return hasattr(base, attr)
+
+    return check
+
+
 # Members per prediction task when predicting in parallel: bounds the member
 # outputs in flight (each task returns one output per member).
 _MAX_MEMBERS_PER_TASK = 16
@@ -70,11 +88,14 @@ _MAX_MEMBERS_PER_TASK = 16
 def _member_output(member, X, method, classes):
     """One member's output on its columns ``X``: ``'predict_proba'``
     (probabilities over ``classes``, one-hot votes without predict_proba),
-    ``'predict'`` (labels or values) or ``'values'`` (float64 predictions)."""
+    ``'predict'`` (labels or values), ``'values'`` (float64 predictions) or
+    ``'decision_function'``."""
     if method == "predict_proba":
         return _member_proba(member, X, classes)
     if method == "values":
         return np.asarray(member.predict(X), dtype=np.float64)
+    if method == "decision_function":
+        return np.asarray(member.decision_function(X), dtype=np.float64)
     return np.asarray(member.predict(X))
 
 
@@ -82,7 +103,7 @@ def _parallel_member_outputs(members, features, X, method, classes):
     """joblib worker: every member's output, stacked."""
     return np.stack(
         [
-            _member_output(member, _member_X(X, feats), method, classes)
+            _member_output(member, take_columns(X, feats), method, classes)
             for member, feats in zip(members, features)
         ]
     )
@@ -104,6 +125,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "predict"]), None],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "max_samples": [
+            None,
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="right"),
         ],
@@ -151,97 +173,120 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         self.batched = batched
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the ensemble on bootstrap samples of (X, y).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. Sparse input is accepted when the base estimator
-            accepts it.
+            Training data, handed to the members as given (a DataFrame keeps
+            its columns; NaN and infinity are the base estimator's to judge).
+            Sparse input is accepted when the base estimator accepts it.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values (class labels for classifiers).
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights. For a base estimator that accepts
-            ``sample_weight``, rows are drawn uniformly and each member gets
-            ``sample_weight`` times the number of draws of each row; otherwise
-            rows are drawn with probabilities proportional to ``sample_weight``.
+            Sample weights, used as scikit-learn 1.9 uses them: rows are
+            drawn with probabilities proportional to ``sample_weight`` (a
+            float ``max_samples`` is then a fraction of
+            ``sample_weight.sum()``), and each member sees its draw counts
+            only.
+        **fit_params : dict
+            Parameters for the members' ``fit``, with metadata routing
+            enabled (``sklearn.set_config(enable_metadata_routing=True)``).
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
+        _raise_for_params(fit_params, self, "fit")
         with restore_on_failure(self, warm_start=self.warm_start):
-            self._fit(X, y, sample_weight)
+            interrupted = self._fit(X, y, sample_weight, fit_params)
+        if interrupted is not None:
+            # The complete members stay in the ensemble.
+            raise interrupted
         return self
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, fit_params):
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
-        weights_in_fit = _supports_sample_weight(self.estimator_)
-        settings = self._draw_settings_for(X, sample_weight, weights_in_fit)
+        member_params = self._member_fit_params(fit_params)
+        settings = self._draw_settings_for(X, sample_weight)
         n_old = self._check_warm_start(settings)
         if not n_old:
             self.estimators_, self.estimators_features_, self._seeds = [], [], []
-        rng = check_random_state(self.random_state)
-        draw_seeds(rng, n_old)  # warm start: skip the seeds already used
-        seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
         self._draw_settings = settings
-        # Features are kept; rows are drawn again when a member needs them.
-        features = [_draw_member_indices(seed, settings)[1] for seed in seeds]
-        batched = _resolve_batched(
-            self.batched,
-            self.estimator_,
-            features,
-            X.shape[1],
-            verbose=self.verbose,
-            owner=type(self).__name__,
-        )
-        members = self._fit_new_members(
-            X, y, sample_weight if weights_in_fit else None, features, seeds, batched
-        )
-        self.estimators_ += members
-        self.estimators_features_ += features[: len(members)]
-        self._seeds += seeds[: len(members)]
+        self._max_samples = settings["max_samples"]
+        self._max_features = settings["max_features"]
         for name in ("oob_score_", "oob_decision_function_", "oob_prediction_"):
             if hasattr(self, name):
                 delattr(self, name)
-        if self.oob_score:
+        if n_old == self.n_estimators:
+            return None
+        rng = check_random_state(self.random_state)
+        draw_seeds(rng, n_old)  # warm start: skip the seeds already used
+        seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
+        # Columns are kept; rows are drawn again when needed (from the seed).
+        features = [_draw_member_indices(seed, settings)[1] for seed in seeds]
+        members, interrupted = self._fit_new_members(X, y, seeds, member_params)
+        self.estimators_ += members
+        self.estimators_features_ += features[: len(members)]
+        self._seeds += seeds[: len(members)]
+        if self.oob_score and interrupted is None:
             self._set_oob_score(X, y)
+        return interrupted
 
-    def _fit_new_members(self, X, y, sample_weight, features, seeds, batched):
-        """Fit the members of ``seeds``; return them in order.
+    def _members(self, seeds):
+        """The members of ``seeds``, rows and columns drawn from each seed
+        when the engine asks for them."""
+        for seed in seeds:
+            rows, columns = _draw_member_indices(seed, self._draw_settings)
+            yield Member(rows=rows, columns=columns, seed=seed)
 
-        A KeyboardInterrupt during a sequential fit (one job) keeps the
-        members completed before it, with a warning; during a parallel or
-        batched fit, or before any member is complete, it propagates.
+    def _fit_new_members(self, X, y, seeds, fit_params):
+        """Fit the members of ``seeds``; return ``(members, interrupted)``,
+        the fitted members in order and the KeyboardInterrupt that stopped
+        the fit, if any.
+
+        A KeyboardInterrupt keeps the members completed before it (a
+        warning says so) and is returned, to be re-raised once the ensemble
+        holds them; before any member is complete it propagates.
         """
+        fitted = []
         try:
-            with fitting_members():
-                return _fit_members(
-                    self.estimator_,
-                    X,
-                    y,
-                    sample_weight,
-                    _DrawnRows(seeds, self._draw_settings),
-                    features,
-                    seeds,
-                    n_jobs=self.n_jobs,
-                    verbose=self.verbose,
-                    batched=batched,
-                )
-        except _MembersInterrupted as exc:
-            sequential = len(_partition_estimators(len(seeds), self.n_jobs)) == 1
-            n_kept = len(self.estimators_) + len(exc.members)
-            if batched or not sequential or not n_kept:
+            for estimator in fit_members(
+                self.estimator_,
+                X,
+                y,
+                self._members(seeds),
+                n_members=len(seeds),
+                fit_params=fit_params,
+                by_counts=count_weights_exact(self.estimator_),
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+                batched=self.batched,
+                owner=type(self).__name__,
+            ):
+                fitted.append(estimator)
+        except KeyboardInterrupt as exc:
+            n_kept = len(self.estimators_) + len(fitted)
+            if not n_kept:
                 raise
             _warn_interrupted(self, n_kept, "members", stacklevel=6)
-            return exc.members
+            return fitted, exc
+        return fitted, None
+
+    def _member_fit_params(self, fit_params):
+        """The parameters routed to the members' ``fit`` (metadata routing)."""
+        if not _routing_enabled():
+            return {}
+        return process_routing(self, "fit", **fit_params).estimator.fit
 
     def _validate_fit_data(self, X, y, sample_weight):
-        """Validate the base estimator, the data and the sampling settings."""
+        """Validate the base estimator, the data and the sampling settings;
+        return the X handed to the members (the user's DataFrame, or the
+        validated array)."""
         self._validate_estimator()
-        X, y = self._validate_fit_X_y(
+        X_checked, y = self._validate_fit_X_y(
             X,
             y,
             multi_output=self._kind == "regressor",
@@ -249,34 +294,46 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         )
         y = self._validate_y(y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+            sample_weight = check_sample_weight(sample_weight, X_checked.shape[0])
+            if not self.bootstrap:
+                warnings.warn(
+                    f"When fitting {type(self).__name__} with sample_weight it is "
+                    "recommended to use bootstrap=True: the rows are drawn "
+                    "without replacement with probabilities proportional to "
+                    "sample_weight, which does not give the weights their "
+                    "frequency meaning.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         if self.oob_score and not self.bootstrap:
             raise ValueError(
                 "oob_score=True needs bootstrap=True: without replacement there "
                 "are no out-of-bag rows to score."
             )
-        return X, y, sample_weight
+        if self.oob_score and self.warm_start:
+            raise ValueError(
+                "oob_score=True cannot be used with warm_start=True: the out-of-bag "
+                "estimate is only available when all members are fitted at once "
+                "(warm_start=False), as in scikit-learn."
+            )
+        return as_given(X, X_checked), y, sample_weight
 
-    def _draw_settings_for(self, X, sample_weight, weights_in_fit):
-        """How members draw rows and columns (see ``_draw_member_indices``).
-
-        Rows are drawn with probabilities ``sample_weight`` only for base
-        estimators that cannot take the weights in ``fit``.
-        """
+    def _draw_settings_for(self, X, sample_weight):
+        """How members draw rows and columns (see ``_draw_member_indices``):
+        with ``sample_weight``, rows are drawn with probabilities proportional
+        to it, as scikit-learn 1.9 draws them."""
         n_samples, n_features = X.shape
         return {
             "n_samples": n_samples,
             "n_features": n_features,
             "max_samples": _resolve_max_samples(
-                self.max_samples, n_samples, self.bootstrap
+                self.max_samples, n_samples, self.bootstrap, sample_weight
             ),
             "max_features": _resolve_max_features(self.max_features, n_features),
             "bootstrap": self.bootstrap,
             "bootstrap_features": self.bootstrap_features,
             "row_probabilities": (
-                None
-                if sample_weight is None or weights_in_fit
-                else sample_weight / sample_weight.sum()
+                None if sample_weight is None else sample_weight / sample_weight.sum()
             ),
         }
 
@@ -287,7 +344,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         n_old = len(self.estimators_)
         if n_old > self.n_estimators:
             raise ValueError(
-                f"n_estimators={self.n_estimators} must be at least "
+                f"n_estimators={self.n_estimators} must be larger or equal to "
                 f"len(estimators_)={n_old} when warm_start=True."
             )
         old = self._draw_settings
@@ -302,11 +359,12 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
             what = ", ".join(changed) or "sample_weight"
             raise ValueError(
                 "warm_start=True adds members drawn like the previous ones; the "
-                f"data or the drawing settings changed ({what})."
+                f"drawing settings changed ({what})."
             )
         if n_old == self.n_estimators:
             warnings.warn(
-                "warm_start=True without increasing n_estimators fits no new member.",
+                "Warm-start fitting without increasing n_estimators does not fit "
+                "new members.",
                 UserWarning,
                 stacklevel=5,
             )
@@ -314,6 +372,41 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _validate_y(self, y):
         return y
+
+    def __len__(self):
+        """Number of fitted members."""
+        return len(self.estimators_)
+
+    def __getitem__(self, index):
+        """The fitted member(s) at ``index``."""
+        return self.estimators_[index]
+
+    def __iter__(self):
+        """Iterate over the fitted members."""
+        return iter(self.estimators_)
+
+    def get_metadata_routing(self):
+        """Metadata routing of this ensemble: ``fit`` parameters go to the
+        members' ``fit``, prediction parameters to the method the members
+        answer with (see scikit-learn's metadata routing user guide).
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        base = self._base_or_default()
+        proba = "predict_proba" if hasattr(base, "predict_proba") else "predict"
+        log_proba = "predict_log_proba" if hasattr(base, "predict_log_proba") else proba
+        mapping = (
+            MethodMapping()
+            .add(caller="fit", callee="fit")
+            .add(caller="decision_function", callee="decision_function")
+            .add(caller="predict", callee=proba)
+            .add(caller="predict_proba", callee=proba)
+            .add(caller="predict_log_proba", callee=log_proba)
+        )
+        return MetadataRouter(owner=self).add(estimator=base, method_mapping=mapping)
 
     @property
     def estimators_samples_(self):
@@ -342,7 +435,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
             oob[rows] = False
             if not oob.any():
                 continue
-            X_oob = _member_X(X[oob], feats)
+            X_oob = take_columns(take_rows(X, oob), feats)
             sums[oob] += predict_one(member, X_oob).reshape(-1, width)
             counts[oob] += 1
         never = counts == 0
@@ -372,7 +465,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         n_jobs = min(effective_n_jobs(self.n_jobs), len(members))
         if n_jobs <= 1:
             for member, feats in zip(members, features):
-                yield _member_output(member, _member_X(X, feats), method, classes)
+                yield _member_output(member, take_columns(X, feats), method, classes)
             return
         tasks = _prediction_tasks(len(members), n_jobs)
         blocks = Parallel(n_jobs=n_jobs, return_as="generator")(
@@ -531,7 +624,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         return self._mean_output(X, "predict_proba", self.classes_)
 
     def predict_log_proba(self, X):
@@ -566,6 +659,26 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    @available_if(_base_has("decision_function"))
+    def decision_function(self, X):
+        """Mean of the members' ``decision_function``.
+
+        Available when the base estimator has ``decision_function``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The members' mean decision values (one column for two classes,
+            as scikit-learn's classifiers give).
+        """
+        X = as_given(X, self._validate_predict_X(X))
+        return self._mean_output(X, "decision_function")
+
     def predict_members(self, X):
         """Every member's predicted labels.
 
@@ -579,7 +692,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         predictions : ndarray of shape (n_estimators, n_samples)
             Labels in the space of ``classes_`` (strings allowed).
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         labels = np.stack(list(self._member_outputs(X, "predict")))
         return labels.astype(self.classes_.dtype, copy=False)
 
@@ -599,7 +712,7 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         proba : ndarray of shape (n_estimators, n_samples, n_classes)
             Probabilities of each member, columns in the order of ``classes_``.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         return np.stack(list(self._member_outputs(X, "predict_proba", self.classes_)))
 
 
@@ -731,7 +844,7 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Mean of the members' predictions.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         return self._mean_output(X, "values")
 
     def predict_members(self, X):
@@ -748,5 +861,5 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
 (n_estimators, n_samples, n_outputs)
             Predictions of each member.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         return np.stack(list(self._member_outputs(X, "values")))

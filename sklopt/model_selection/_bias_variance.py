@@ -13,13 +13,12 @@ from sklopt.model_selection._rounds import (
     _encode_labels,
     _fit_predict_rounds,
     _log_terms,
-    _row_indexable,
     _squared_terms,
     _zero_one_terms,
 )
 from sklopt.utils._docstrings import fill_doc
-from sklopt.utils._fit_guard import fitting_members
 from sklopt.utils._random import draw_seeds
+from sklopt.utils._resampled_fits import row_indexable
 from sklopt.utils._validation import (
     HasMethods,
     Integral,
@@ -455,21 +454,20 @@ def bias_variance_decomposition(
         fit_params["sample_weight"] = check_sample_weight(
             fit_params["sample_weight"], len(y_train)
         )
-    with fitting_members():
-        predictions = _fit_predict_rounds(
-            estimator,
-            _row_indexable(X_train),
-            y_train,
-            X_test,
-            _bootstrap_indices(random_state, len(y_train), n_rounds),
-            n_rounds=n_rounds,
-            response=_RESPONSES[loss],
-            classes=classes,
-            fit_params=fit_params,
-            n_jobs=n_jobs,
-            verbose=verbose,
-            batched=batched,
-        )
+    predictions = _fit_predict_rounds(
+        estimator,
+        row_indexable(X_train),
+        y_train,
+        X_test,
+        _bootstrap_indices(random_state, len(y_train), n_rounds),
+        n_rounds=n_rounds,
+        response=_RESPONSES[loss],
+        classes=classes,
+        fit_params=fit_params,
+        n_jobs=n_jobs,
+        verbose=verbose,
+        batched=batched,
+    )
     terms = _decompose(loss, predictions, y_test, y_test_true, classes)
     return _result_from_terms(loss, terms, n_rounds, classes)
 

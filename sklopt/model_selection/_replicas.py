@@ -1,5 +1,6 @@
 """Bootstrap replicas of an estimator, as one meta-estimator."""
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -10,6 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from sklopt.exceptions import TrainingInterruptedWarning
 from sklopt.model_selection._rounds import (
     _align_proba,
     _bootstrap_indices,
@@ -18,7 +20,8 @@ from sklopt.model_selection._rounds import (
     _mode_codes,
 )
 from sklopt.utils._docstrings import fill_doc
-from sklopt.utils._fit_guard import fitting_members, restore_on_failure
+from sklopt.utils._fit_guard import restore_on_failure
+from sklopt.utils._resampled_fits import as_given
 from sklopt.utils._validation import (
     HasMethods,
     Integral,
@@ -27,7 +30,6 @@ from sklopt.utils._validation import (
     _fit_context,
     check_sample_weight,
     check_two_classes,
-    finite_check,
     validate_data,
 )
 
@@ -159,23 +161,28 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
         self.batched = batched
 
     def _validate_X(self, X):
-        return validate_data(
+        checked = validate_data(
             self,
             X,
             reset=False,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=finite_check(self),
+            ensure_all_finite=False,
         )
+        return as_given(X, checked)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Fit ``n_rounds`` replicas on bootstrap samples of ``(X, y)``.
 
+        A KeyboardInterrupt keeps the replicas completed before it (with a
+        warning) and is re-raised.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
+            Training data, handed to the replicas as given (a DataFrame keeps
+            its columns).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets (several outputs for regressors only).
         **fit_params : dict
@@ -188,18 +195,21 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
             The fitted meta-estimator.
         """
         with restore_on_failure(self):
-            self._fit(X, y, fit_params)
+            interrupted = self._fit(X, y, fit_params)
+        if interrupted is not None:
+            raise interrupted
         return self
 
     def _fit(self, X, y, fit_params):
         regression = not is_classifier(self.estimator)
+        X_given = X
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse=["csr", "csc"],
             dtype=None,
-            ensure_all_finite=finite_check(self),
+            ensure_all_finite=False,
             multi_output=regression,
             y_numeric=regression,
         )
@@ -215,19 +225,33 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
                     fit_params["sample_weight"], len(y)
                 ),
             }
-        with fitting_members():
-            self.estimators_ = _fit_predict_rounds(
-                self.estimator,
-                X,
-                y,
-                None,
-                _bootstrap_indices(self.random_state, len(y), self.n_rounds),
-                n_rounds=self.n_rounds,
-                fit_params=fit_params,
-                n_jobs=self.n_jobs,
-                verbose=self.verbose,
-                batched=self.batched,
+        replicas = _fit_predict_rounds(
+            self.estimator,
+            as_given(X_given, X),
+            y,
+            None,
+            _bootstrap_indices(self.random_state, len(y), self.n_rounds),
+            n_rounds=self.n_rounds,
+            fit_params=fit_params,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            batched=self.batched,
+        )
+        self.estimators_ = []
+        try:
+            self.estimators_.extend(replicas)
+        except KeyboardInterrupt as exc:
+            if not self.estimators_:
+                raise
+            warnings.warn(
+                f"BootstrapReplicas.fit was interrupted (KeyboardInterrupt) after "
+                f"{len(self.estimators_)} of n_rounds={self.n_rounds} replicas; "
+                "it keeps the complete ones and predicts with them.",
+                TrainingInterruptedWarning,
+                stacklevel=4,
             )
+            return exc
+        return None
 
     def predict_members(self, X):
         """Every replica's predictions.

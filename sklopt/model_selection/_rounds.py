@@ -1,37 +1,24 @@
 """Bootstrap rounds shared by the bias-variance tools.
 
-One place fits the clones of every bootstrap round
-(:func:`_fit_predict_rounds`), and one place holds the decomposition formulas
+The rounds are fitted by the engine that fits copies of an estimator on
+resampled rows (:func:`sklopt.utils._resampled_fits.fit_members`: one by one
+in parallel, or all at once as one batched model for neural networks), through
+:func:`_fit_predict_rounds`; this module holds the bootstrap draw, the
+predictions each round keeps, and the decomposition formulas
 (:func:`_squared_terms`, :func:`_zero_one_terms`, :func:`_log_terms`).
 :func:`~sklopt.model_selection.bias_variance_decomposition`,
 :class:`~sklopt.model_selection.BootstrapReplicas` and the scorers of
-:func:`~sklopt.model_selection.bias_variance_scorers` all go through them, so
-that a faster way of fitting the rounds only has to be slotted in here: neural
-replicas are trained all at once as one batched model
-(:func:`_fit_predict_batched`, through the estimators' ``_fit_batched``
-hook).
+:func:`~sklopt.model_selection.bias_variance_scorers` all go through them.
 """
 
-import copy
-import itertools
-import math
-from contextlib import nullcontext
 from functools import partial
 
 import numpy as np
-import scipy.sparse as sp
-from joblib import effective_n_jobs
 from scipy.special import logsumexp
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils import check_random_state
 
-from sklopt.utils._batching import resolve_batched
-
-# Rounds per joblib task when working in parallel. Fewer, larger tasks cost
-# less dispatch time; a bound on the task size keeps the parent's transient
-# memory (one task's predictions in flight) independent of ``n_rounds``.
-_MAX_ROUNDS_PER_TASK = 32
+from sklopt.utils._resampled_fits import Member, fit_members
 
 # Probabilities are clipped to [_EPS, 1] before taking logarithms.
 _EPS = np.finfo(np.float64).eps
@@ -42,7 +29,7 @@ _EPS = np.finfo(np.float64).eps
 _BLOCK_ELEMENTS = 2**13
 
 
-# --- the bootstrap draw and the dispatch of rounds ---------------------------
+# --- the bootstrap draw and the fitting of the rounds -------------------------
 
 
 def _bootstrap_indices(random_state, n_samples, n_rounds):
@@ -58,82 +45,6 @@ def _bootstrap_indices(random_state, n_samples, n_rounds):
     rng = check_random_state(random_state)
     for _ in range(n_rounds):
         yield rng.randint(0, n_samples, n_samples)
-
-
-def _task_sizes(n_items, n_jobs):
-    """Split ``n_items`` into balanced task sizes for ``n_jobs`` workers."""
-    if n_jobs <= 1:
-        # Sequential: one item per task costs nothing and gives a fine
-        # progress bar.
-        return [1] * n_items
-    n_tasks = max(n_jobs, math.ceil(n_items / _MAX_ROUNDS_PER_TASK))
-    n_tasks = min(n_items, n_jobs * math.ceil(n_tasks / n_jobs))
-    base, extra = divmod(n_items, n_tasks)
-    return [base + 1] * extra + [base] * (n_tasks - extra)
-
-
-def _parallel_apply(worker, common, batch):
-    """Run ``worker(*common, item)`` for each item of one task's batch."""
-    return [worker(*common, item) for item in batch]
-
-
-def _progress(verbose, total, desc):
-    if not verbose:
-        return nullcontext(None)
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc)
-
-
-def _map_rounds(worker, common, items, *, n_items, n_jobs, verbose=0, desc=None):
-    """Yield ``worker(*common, item)`` for each item, in order, in parallel.
-
-    Items are grouped into a few balanced tasks (``common`` is shipped once
-    per task) and consumed lazily: the parent holds at most a few tasks'
-    items and results at a time. Results come back in item order, whatever
-    ``n_jobs``; each item's seed is fixed before dispatch.
-    """
-    sizes = _task_sizes(n_items, effective_n_jobs(n_jobs))
-    items = iter(items)
-    batches = (list(itertools.islice(items, size)) for size in sizes)
-    tasks = (delayed(_parallel_apply)(worker, common, batch) for batch in batches)
-    with _progress(verbose, n_items, desc) as bar:
-        # The tasks are batched already; larger joblib batches would only hold
-        # more results in flight.
-        parallel = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")
-        for results in parallel(tasks):
-            if bar is not None:
-                bar.update(len(results))
-            yield from results
-
-
-# --- fitting the rounds ------------------------------------------------------
-
-
-def _row_indexable(X):
-    """``X``, with sparse formats without row indexing (COO, ...) as CSR."""
-    if sp.issparse(X) and X.format not in ("csr", "csc"):
-        return X.tocsr()
-    return X
-
-
-def _take_rows(data, rows):
-    """``data[rows]``; the fast path for arrays matters with cheap estimators."""
-    if isinstance(data, np.ndarray):
-        return data[rows]
-    return _safe_indexing(data, rows)
-
-
-def _index_fit_params(fit_params, rows, n_samples):
-    """Index the sample-aligned fit parameters by the round's rows."""
-    return {
-        key: _take_rows(value, rows)
-        if hasattr(value, "__len__")
-        and not isinstance(value, str)
-        and len(value) == n_samples
-        else value
-        for key, value in fit_params.items()
-    }
 
 
 def _encode_labels(labels, classes):
@@ -156,7 +67,7 @@ def _align_proba(proba, estimator_classes, classes):
     return out
 
 
-def _respond(fitted, X_test, response, classes):
+def _respond(X_test, response, classes, fitted, member=None):
     """Predictions of one fitted replica in the form the formulas need."""
     if response == "proba":
         return _align_proba(fitted.predict_proba(X_test), fitted.classes_, classes)
@@ -170,23 +81,6 @@ def _respond(fitted, X_test, response, classes):
             )
         return codes.astype(_code_dtype(len(classes)))
     return np.asarray(prediction, dtype=np.float64)
-
-
-def _fit_on_rows(template, X, y, rows, fit_params=None):
-    """Fit a fresh copy of ``template`` (an unfitted clone) on ``X[rows]``."""
-    params = _index_fit_params(fit_params, rows, len(y)) if fit_params else {}
-    # A deep copy of an unfitted clone is a clone, at a fifth of the cost.
-    return copy.deepcopy(template).fit(
-        _take_rows(X, rows), _take_rows(y, rows), **params
-    )
-
-
-def _fit_one_round(template, X, y, fit_params, X_test, response, classes, rows):
-    """Fit one bootstrap round; return the fitted copy or its predictions."""
-    fitted = _fit_on_rows(template, X, y, rows, fit_params)
-    if X_test is None:
-        return fitted
-    return _respond(fitted, X_test, response, classes)
 
 
 def _fit_predict_rounds(
@@ -204,19 +98,20 @@ def _fit_predict_rounds(
     verbose=0,
     batched="auto",
 ):
-    """Fit one clone of ``estimator`` per round, one by one (in parallel) or
-    all at once as one batched model.
+    """Fit one clone of ``estimator`` per round on its bootstrap sample
+    (rows repeated: the textbook bootstrap, for networks too), one by one (in
+    parallel) or all at once as one batched model.
 
     Parameters
     ----------
     estimator : estimator instance
-        Never modified: it is cloned once, and every round fits a deep copy
-        of that unfitted clone. Its own ``random_state`` is kept as given
-        (not reseeded per round).
+        Never modified: it is cloned once, and every round fits a copy of
+        that unfitted clone. Its own ``random_state`` is kept as given (not
+        reseeded per round).
     X_train, y_train : array-like
-        The data the rounds are drawn from.
+        The data the rounds are drawn from (a DataFrame keeps its columns).
     X_test : array-like or None
-        With ``None`` the fitted clones are returned (``BootstrapReplicas``);
+        With ``None`` the fitted clones are yielded (``BootstrapReplicas``);
         otherwise only their predictions on ``X_test`` are kept and the
         clones are dropped as soon as they have predicted.
     indices : iterable of ndarray
@@ -236,98 +131,45 @@ def _fit_predict_rounds(
         Parallel jobs (joblib) and progress bar.
     batched : {'auto', True, False}
         Fit the rounds as one batched model through the estimator's
-        ``_fit_batched`` hook (neural networks; see
-        :func:`_resolve_batched_rounds`), which gives each round the fit it
-        would get on its own; ``n_jobs`` is then not used.
+        ``_fit_batched`` hook (see :func:`sklopt.utils._batching.resolve_batched`),
+        which gives each round the fit it would get on its own; ``n_jobs`` is
+        then not used.
 
     Returns
     -------
-    estimators : list of fitted estimators
-        When ``X_test`` is None.
+    estimators : generator of fitted estimators
+        When ``X_test`` is None, in round order.
     predictions : ndarray of shape (n_rounds, n_test, ...)
         Otherwise: float64 values (with an output axis for multi-output
         targets), class codes (the smallest integer type that holds them), or
-        float64 probabilities of shape
-        (n_rounds, n_test, n_classes). The array is allocated once and filled
-        as rounds finish, so peak memory grows with ``n_rounds`` only by the
-        stored predictions.
+        float64 probabilities of shape (n_rounds, n_test, n_classes). The
+        array is allocated once and filled as rounds finish, so peak memory
+        grows with ``n_rounds`` only by the stored predictions.
     """
-    template = clone(estimator)
-    if _resolve_batched_rounds(batched, template, fit_params, verbose):
-        return _fit_predict_batched(
-            template,
-            X_train,
-            y_train,
-            X_test,
-            indices,
-            response,
-            classes,
-            fit_params,
-            verbose,
-        )
-    common = (template, X_train, y_train, fit_params, X_test, response, classes)
-    results = _map_rounds(
-        _fit_one_round,
-        common,
-        indices,
-        n_items=n_rounds,
+    results = fit_members(
+        clone(estimator),
+        X_train,
+        y_train,
+        (Member(rows=rows) for rows in indices),
+        n_members=n_rounds,
+        fit_params=fit_params,
+        respond=None
+        if X_test is None
+        else partial(_respond, X_test, response, classes),
         n_jobs=n_jobs,
         verbose=verbose,
-        desc=f"Fitting {n_rounds} bootstrap rounds",
+        batched=batched,
+        owner="bootstrap rounds",
+        items="rounds",
+        verb="fit",
     )
     if X_test is None:
-        return list(results)
+        return results
     predictions = None
     for r, prediction in enumerate(results):
         if predictions is None:
             predictions = np.empty((n_rounds, *prediction.shape), prediction.dtype)
         predictions[r] = prediction
-    return predictions
-
-
-def _resolve_batched_rounds(batched, estimator, fit_params, verbose=0):
-    """Whether the rounds are fitted as one batched model (see
-    :func:`sklopt.utils._batching.resolve_batched`): besides the estimator's
-    settings and device, ``fit_params`` may hold at most ``sample_weight``.
-    """
-    other = sorted(set(fit_params or {}) - {"sample_weight"})
-    extra = None
-    if other:
-        extra = f"the fit parameters {other} are not supported by batched training"
-    return resolve_batched(
-        batched,
-        estimator,
-        extra,
-        items="rounds",
-        verb="fit",
-        owner="bootstrap rounds",
-        verbose=verbose,
-    )
-
-
-def _fit_predict_batched(
-    template, X, y, X_test, indices, response, classes, fit_params, verbose
-):
-    """The rounds of :func:`_fit_predict_rounds` fitted as one batched model:
-    round ``r`` is a deep copy of ``template`` fitted on ``X[rows_r]`` (so its
-    ``random_state`` is used as one-by-one fitting uses it)."""
-    rows = [np.asarray(r) for r in indices]
-    members = [copy.deepcopy(template) for _ in rows]
-    weights = None
-    sample_weight = (fit_params or {}).get("sample_weight")
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight)
-        weights = [sample_weight[r] for r in rows]
-    fitted = template._fit_batched(X, y, members, rows, weights, verbose=verbose)
-    if X_test is None:
-        return fitted
-    predictions = None
-    for r, member in enumerate(fitted):
-        prediction = _respond(member, X_test, response, classes)
-        if predictions is None:
-            predictions = np.empty((len(fitted), *prediction.shape), prediction.dtype)
-        predictions[r] = prediction
-        fitted[r] = None  # only the predictions are kept
     return predictions
 
 

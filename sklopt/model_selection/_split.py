@@ -2,6 +2,7 @@
 
 import inspect
 import numbers
+from functools import partial
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
@@ -9,14 +10,14 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import Bunch, check_random_state, get_tags, indexable
 from sklearn.utils.metaestimators import available_if
 
-from sklopt.model_selection._rounds import (
-    _fit_on_rows,
-    _map_rounds,
-    _row_indexable,
-    _take_rows,
-)
 from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._fit_guard import fitting_members
+from sklopt.utils._resampled_fits import (
+    Member,
+    fit_members,
+    row_indexable,
+    take_rows,
+)
 from sklopt.utils._validation import (
     HasMethods,
     Integral,
@@ -458,11 +459,10 @@ def _632_plus(train_score, oob_score, no_information_score):
     return score, rate, weight
 
 
-def _fit_score_out_of_bag(template, X, y, scorer, split):
-    """Fit a copy of the unfitted clone on the bootstrap rows; score out of bag."""
-    train, test = split
-    fitted = _fit_on_rows(template, X, y, train)
-    return scorer(fitted, _take_rows(X, test), _take_rows(y, test))
+def _score_out_of_bag(X, y, scorer, fitted, member):
+    """Score a round's fitted copy on its out-of-bag rows."""
+    test = member.test_rows
+    return scorer(fitted, take_rows(X, test), take_rows(y, test))
 
 
 @fill_doc
@@ -593,26 +593,29 @@ def bootstrap_632_score(
     >>> bool(oob <= plus <= plain)
     True
     """
-    X, y = indexable(_row_indexable(X), y)
+    X, y = indexable(row_indexable(X), y)
     check_finite_input(X, "X", estimator)
     if is_classifier(estimator):
         check_two_classes(y, "y", "bootstrap_632_score with a classifier")
     name, scorer = _resolve_scoring(estimator, scoring)
     splits = BootstrapSplit(n_splits, random_state=random_state).split(X, y)
-    with fitting_members():
-        split_scores = np.fromiter(
-            _map_rounds(
-                _fit_score_out_of_bag,
-                (clone(estimator), X, y, scorer),
-                splits,
-                n_items=n_splits,
-                n_jobs=n_jobs,
-                verbose=verbose,
-                desc=f"Scoring {n_splits} bootstrap splits",
-            ),
-            dtype=np.float64,
-            count=n_splits,
-        )
+    # Each round is fitted on its bootstrap sample (rows repeated) and
+    # scored on its out-of-bag rows where it was fitted.
+    scores = fit_members(
+        clone(estimator),
+        X,
+        y,
+        (Member(rows=train, test_rows=test) for train, test in splits),
+        n_members=n_splits,
+        respond=partial(_score_out_of_bag, X, y, scorer),
+        n_jobs=n_jobs,
+        verbose=verbose,
+        batched=False,
+        owner="bootstrap_632_score",
+        items="bootstrap splits",
+        verb="fit",
+    )
+    split_scores = np.fromiter(scores, dtype=np.float64, count=n_splits)
     details = Bunch(
         score=None,
         method=method,

@@ -146,6 +146,11 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     _accept_sparse = True
     #: Whether y may be 2-D (multi-output regression, multilabel).
     _accept_2d_y = True
+    # Distinct rows weighted by their draw counts are not the bootstrap
+    # sample for minibatch training (fewer steps per epoch): resampling
+    # engines fit these estimators on the rows as drawn, repeats included
+    # (see sklopt.utils._resampled_fits.count_weights_exact).
+    _count_weights_exact = False
 
     @abstractmethod
     def _encode_targets(self, y, reset, classes=None):

@@ -35,6 +35,13 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.validation import _assert_all_finite
 from sklearn_compat.base import _fit_context
 from sklearn_compat.utils._param_validation import (
@@ -48,16 +55,21 @@ __all__ = [
     "Integral",
     "Interval",
     "InvalidParameterError",
+    "MetadataRouter",
+    "MethodMapping",
     "Options",
     "Real",
     "RealNotInt",
     "StrOptions",
     "_fit_context",
+    "_raise_for_params",
+    "_routing_enabled",
     "check_finite_1d",
     "check_finite_input",
     "check_sample_weight",
     "check_two_classes",
     "finite_check",
+    "process_routing",
     "validate_data",
     "validate_parameter_constraints",
     "validate_params",
@@ -96,11 +108,11 @@ def check_sample_weight(sample_weight, n_samples):
     """Return ``sample_weight`` as a float array, or raise a ValueError naming it.
 
     The weights must be finite, non-negative, one per sample and not all
-    zero.
+    zero. None gives ones.
 
     Parameters
     ----------
-    sample_weight : array-like of shape (n_samples,)
+    sample_weight : array-like of shape (n_samples,) or None
         The weights to check.
     n_samples : int
         The number of samples they must match.
@@ -109,6 +121,8 @@ def check_sample_weight(sample_weight, n_samples):
     -------
     sample_weight : ndarray of shape (n_samples,), dtype float64
     """
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=np.float64)
     weight = check_finite_1d(sample_weight, "sample_weight")
     if len(weight) != n_samples:
         raise ValueError(
@@ -262,8 +276,10 @@ def check_two_classes(y, name, owner):
 
 def finite_check(estimator):
     """The ``ensure_all_finite`` value for input passed on to ``estimator``:
-    infinity is always an error, NaN only when ``estimator``'s tags say it
-    cannot handle missing values (scikit-learn's trees can).
+    infinity is always an error, NaN only when ``estimator`` cannot handle
+    missing values: its tags say so (scikit-learn's trees can), or, for a
+    :class:`~sklearn.pipeline.Pipeline`, whose tags do not tell, its first
+    step cannot (an imputer first handles NaN for the steps after it).
 
     Parameters
     ----------
@@ -273,7 +289,17 @@ def finite_check(estimator):
     -------
     ensure_all_finite : True or 'allow-nan'
     """
-    return "allow-nan" if get_tags(estimator).input_tags.allow_nan else True
+    return "allow-nan" if _handles_nan(estimator) else True
+
+
+def _handles_nan(estimator):
+    if get_tags(estimator).input_tags.allow_nan:
+        return True
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps:
+        first = steps[0][1]
+        return first != "passthrough" and first is not None and _handles_nan(first)
+    return False
 
 
 def check_finite_input(X, name, estimator):

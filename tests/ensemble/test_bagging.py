@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from sklopt import ensemble as sklopt_ensemble
 from sklopt.ensemble import BaggingClassifier, BaggingRegressor
 from sklopt.exceptions import NotBatchableError
 from sklopt.utils._validation import InvalidParameterError
@@ -121,13 +122,14 @@ def _full_proba(member, X, classes):
 
 
 def test_members_in_original_label_space_with_missing_classes():
-    # Class "rare" has 3 rows: small draws miss it in some members.
+    # Class "rare" has 3 rows: small draws miss it in some members (members
+    # without sample_weight see their draw only).
     rng = np.random.RandomState(0)
     X = rng.normal(size=(90, 4))
     y = np.array(["a", "b"] * 43 + ["rare"] * 4)
     X[y == "rare"] += 3
     clf = BaggingClassifier(
-        LogisticRegression(), n_estimators=12, max_samples=20, random_state=0
+        KNeighborsClassifier(3), n_estimators=12, max_samples=20, random_state=0
     ).fit(X, y)
     missing = [len(m.classes_) < 3 for m in clf.estimators_]
     assert any(missing) and not all(missing)
@@ -179,17 +181,73 @@ def test_column_y_is_raveled_with_warning(reg_data):
 
 def test_weighted_members_see_distinct_rows_with_counts(reg_data):
     # Ridge takes sample_weight: members fit distinct rows weighted by their
-    # number of draws (times sample_weight), which for Ridge equals fitting
-    # the repeated rows.
+    # number of draws, which for Ridge equals fitting the repeated rows. With
+    # sample_weight, rows are drawn in proportion to it (scikit-learn 1.9):
+    # the members see the draw counts only.
     X, y = reg_data
     sample_weight = np.random.RandomState(0).uniform(0.5, 2.0, size=y.shape[0])
     reg = BaggingRegressor(Ridge(alpha=1e-3), n_estimators=3, random_state=0)
     reg.fit(X, y, sample_weight=sample_weight)
     for member, rows in zip(reg.estimators_, reg.estimators_samples_):
-        reference = Ridge(alpha=1e-3).fit(
-            X[rows], y[rows], sample_weight=sample_weight[rows]
-        )
+        reference = Ridge(alpha=1e-3).fit(X[rows], y[rows])
         assert_allclose(member.coef_, reference.coef_, rtol=1e-7)
+
+
+@pytest.mark.parametrize("Ensemble", ["BaggingClassifier", "BaggingRegressor"])
+@pytest.mark.parametrize("bootstrap", [True, False])
+@pytest.mark.parametrize("max_samples", [None, 1.0, 0.5, 30])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_same_rows_as_sklearn(Ensemble, bootstrap, max_samples, weighted, clf_data):
+    # The docstring's promise: the same random_state draws the same rows and
+    # columns as scikit-learn's bagging, with and without sample_weight.
+    import sklearn.ensemble
+
+    X, y = clf_data
+    weight = np.random.RandomState(1).uniform(0.2, 2.0, len(y)) if weighted else None
+    if weighted and not bootstrap and max_samples is not None:
+        max_samples = 30  # the weights sum past n_samples: too many rows
+    params = dict(
+        n_estimators=4,
+        max_samples=max_samples,
+        max_features=0.6,
+        bootstrap=bootstrap,
+        random_state=3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ours = getattr(sklopt_ensemble, Ensemble)(**params).fit(X, y, weight)
+        theirs = getattr(sklearn.ensemble, Ensemble)(**params).fit(X, y, weight)
+    for a, b in zip(ours.estimators_samples_, theirs.estimators_samples_):
+        assert_array_equal(a, b)
+    for a, b in zip(ours.estimators_features_, theirs.estimators_features_):
+        assert_array_equal(a, b)
+
+
+def test_weighted_members_never_lose_a_class():
+    # A draw of one class: members that take sample_weight are fitted on all
+    # rows, the undrawn ones with weight 0, as in scikit-learn.
+    X, y = np.array([[1, 2], [3, 4]]), np.array([1, 0])
+    clf = BaggingClassifier(LogisticRegression(), max_features=0.3, random_state=1)
+    clf.fit(X, y)
+    assert all(len(m.classes_) == 2 for m in clf.estimators_)
+    assert clf.predict_proba(X).shape == (2, 2)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    y = np.r_[np.zeros(57, int), np.ones(3, int)]
+    clf = BaggingClassifier(
+        LogisticRegression(), n_estimators=8, max_samples=10, random_state=0
+    ).fit(X, y)
+    for member, rows in zip(clf.estimators_, clf.estimators_samples_):
+        assert_array_equal(member.classes_, [0, 1])
+        counts = np.bincount(rows, minlength=60).astype(float)
+        if counts[y == 1].sum() == 0:
+            reference = LogisticRegression().fit(X, y, sample_weight=counts)
+        else:
+            drawn = counts > 0
+            reference = LogisticRegression().fit(
+                X[drawn], y[drawn], sample_weight=counts[drawn]
+            )
+        assert_allclose(member.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
 
 
 def test_unweighted_members_get_repeated_rows(clf_data):
@@ -208,8 +266,9 @@ def test_sample_weight_draws_for_unweighted_members(reg_data):
     sample_weight[:60] = 0.0
     reg = BaggingRegressor(KNeighborsRegressor(), n_estimators=5, random_state=0)
     reg.fit(X, y, sample_weight=sample_weight)
+    # max_samples=1.0 is a fraction of the weights' sum (scikit-learn 1.9)
     for rows in reg.estimators_samples_:
-        assert rows.min() >= 60 and rows.shape == (120,)
+        assert rows.min() >= 60 and rows.shape == (60,)
 
 
 @pytest.mark.parametrize(
@@ -249,11 +308,11 @@ def test_warm_start_adds_members(clf_data):
     warm.fit(X, y).set_params(n_estimators=8).fit(X, y)
     assert len(warm.estimators_) == 8
     assert_allclose(warm.predict_proba(X), full.predict_proba(X), rtol=1e-12)
-    with pytest.warns(UserWarning, match="fits no new member"):
+    with pytest.warns(UserWarning, match="without increasing n_estimators"):
         warm.fit(X, y)
-    with pytest.raises(ValueError, match="n_estimators=4 must be at least"):
+    with pytest.raises(ValueError, match="n_estimators=4 must be larger or equal"):
         warm.set_params(n_estimators=4).fit(X, y)
-    with pytest.raises(ValueError, match="data or the drawing settings changed"):
+    with pytest.raises(ValueError, match="drawing settings changed"):
         warm.set_params(n_estimators=10).fit(X[:100], y[:100])
 
 
@@ -286,16 +345,17 @@ def test_all_members_go_through_one_fit_call(monkeypatch, clf_data):
     import sklopt.ensemble._bagging as bagging
 
     calls = []
-    original = bagging._fit_members
+    original = bagging.fit_members
 
-    def spy(estimator, X, y, sample_weight, rows, features, seeds, **kwargs):
-        calls.append((len(rows), len(features), len(seeds), kwargs))
-        return original(estimator, X, y, sample_weight, rows, features, seeds, **kwargs)
+    def spy(estimator, X, y, members, **kwargs):
+        members = list(members)
+        calls.append((len(members), kwargs["n_members"], kwargs["n_jobs"]))
+        return original(estimator, X, y, members, **kwargs)
 
-    monkeypatch.setattr(bagging, "_fit_members", spy)
+    monkeypatch.setattr(bagging, "fit_members", spy)
     X, y = clf_data
     BaggingClassifier(n_estimators=4, n_jobs=1, random_state=0).fit(X, y)
-    assert calls == [(4, 4, 4, {"n_jobs": 1, "verbose": 0, "batched": False})]
+    assert calls == [(4, 4, 1)]
 
 
 @pytest.mark.parametrize(
@@ -317,7 +377,7 @@ def test_invalid_parameters(params, match, clf_data):
 
 def test_data_dependent_errors(clf_data):
     X, y = clf_data
-    with pytest.raises(ValueError, match="max_samples=200 asks for 200 rows"):
+    with pytest.raises(ValueError, match="max_samples=200 must be <= n_samples=120"):
         BaggingClassifier(max_samples=200, bootstrap=False).fit(X, y)
     with pytest.raises(ValueError, match="max_features=7 is larger"):
         BaggingClassifier(max_features=7).fit(X, y)
@@ -329,7 +389,7 @@ def test_data_dependent_errors(clf_data):
         BaggingClassifier(Ridge()).fit(X, y)
     with pytest.raises(ValueError, match="must be a regressor"):
         BaggingRegressor(LogisticRegression()).fit(X, y)
-    with pytest.raises(ValueError, match="sample_weight must not hold negative"):
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
         BaggingClassifier().fit(X, y, sample_weight=-np.ones(y.shape[0]))
     with pytest.raises(ValueError, match="sample_weight has 3 entries"):
         BaggingClassifier().fit(X, y, sample_weight=[1, 2, 3])

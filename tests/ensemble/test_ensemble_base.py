@@ -20,13 +20,7 @@ from sklopt.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
 )
-from sklopt.ensemble._base import (
-    _partition_estimators,
-    _random_state_keys,
-    _resolve_batched,
-    _set_random_states,
-)
-from sklopt.exceptions import NotBatchableError
+from sklopt.ensemble._base import _random_state_keys, _set_random_states
 from sklopt.utils._random import MAX_SEED
 from sklopt.utils._validation import InvalidParameterError
 
@@ -47,24 +41,6 @@ def test_set_random_states_follows_sklearn_scheme():
         "with_mean": True,
         "with_std": True,
     }
-
-
-@pytest.mark.parametrize("n_estimators, n_jobs", [(10, 3), (2, 4), (5, 1)])
-def test_partition_estimators(n_estimators, n_jobs):
-    chunks = _partition_estimators(n_estimators, n_jobs)
-    assert len(chunks) == min(n_estimators, n_jobs)
-    covered = np.concatenate([np.arange(a, b) for a, b in chunks])
-    assert_array_equal(covered, np.arange(n_estimators))
-    sizes = [b - a for a, b in chunks]
-    assert max(sizes) - min(sizes) <= 1
-
-
-def test_resolve_batched():
-    tree = DecisionTreeClassifier()
-    assert _resolve_batched("auto", tree) is False
-    assert _resolve_batched(False, tree) is False
-    with pytest.raises(NotBatchableError, match="DecisionTreeClassifier offers no"):
-        _resolve_batched(True, tree)
 
 
 CLASSIFIER_BASES = [
@@ -161,3 +137,63 @@ def test_non_estimators_are_rejected(Ensemble, reg_data):
         Ensemble(_FitPredictOnly()).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'estimator' parameter"):
         Ensemble(object()).fit(X, y)
+
+
+def _frame_with_nan():
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(
+        {
+            "size": rng.normal(size=80),
+            "weight": rng.normal(size=80),
+            "color": rng.choice(["red", "blue"], size=80),
+        }
+    )
+    y = (X["size"] + (X["color"] == "red") > 0.5).astype(int).to_numpy()
+    X.loc[::7, "size"] = np.nan
+    return X, y
+
+
+def _frame_pipeline(final):
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    columns = make_column_transformer(
+        (make_pipeline(SimpleImputer(), StandardScaler()), ["size", "weight"]),
+        (OneHotEncoder(), ["color"]),
+    )
+    return make_pipeline(columns, final)
+
+
+@pytest.mark.parametrize("Ensemble", [BaggingClassifier])
+def test_members_get_what_the_user_gave(Ensemble):
+    # NaN goes to the pipeline's imputer and the DataFrame keeps its column
+    # names, which the ColumnTransformer selects by.
+    X, y = _frame_with_nan()
+    model = Ensemble(
+        _frame_pipeline(LogisticRegression()), n_estimators=3, random_state=0
+    )
+    model.fit(X, y)
+    assert model.score(X, y) > 0.8
+    assert model.predict_proba(X.iloc[:5]).shape == (5, 2)
+    assert list(model.feature_names_in_) == ["size", "weight", "color"]
+
+
+@pytest.mark.parametrize("Ensemble", [BaggingClassifier, AdaBoostClassifier])
+def test_pipeline_with_imputer_on_nan_array(Ensemble):
+    # The shared validation leaves NaN to the base estimator.
+    from sklearn.impute import SimpleImputer
+
+    X, y = _frame_with_nan()
+    X = X[["size", "weight"]].to_numpy()
+    model = Ensemble(
+        make_pipeline(SimpleImputer(), LogisticRegression()),
+        n_estimators=3,
+        random_state=0,
+    ).fit(X, y)
+    assert np.isfinite(model.predict_proba(X)).all()
+    # A base that cannot take NaN says so itself.
+    with pytest.raises(ValueError, match="NaN"):
+        Ensemble(LogisticRegression(), n_estimators=3).fit(X, y)

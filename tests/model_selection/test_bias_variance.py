@@ -646,3 +646,32 @@ def test_sparse_inputs_give_the_dense_results(regression, sparse_format):
     # the sparse tree splitter may round split thresholds differently
     for name in ("loss", "bias2", "variance"):
         assert getattr(sparse, name) == pytest.approx(getattr(dense, name), rel=1e-12)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_study_shows_each_warning_once_at_the_users_call(n_jobs, classification):
+    # 10 rounds of a pipeline that does not converge: one ConvergenceWarning
+    # that says how many rounds raised it, pointed at this line.
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bias_variance_decomposition(
+            pipe,
+            *classification,
+            loss="0-1",
+            n_rounds=10,
+            random_state=0,
+            n_jobs=n_jobs,
+        )
+    convergence = [w for w in caught if w.category is ConvergenceWarning]
+    assert len(convergence) == 1
+    message = str(convergence[0].message)
+    assert message.startswith("10 of 10 rounds warned")
+    assert "lbfgs failed to converge" in message or "max_iter" in message
+    assert convergence[0].filename == __file__

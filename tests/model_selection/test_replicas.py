@@ -250,3 +250,41 @@ def test_dask_backend_gives_the_same_results(regression):
         base, X[:100], y[:100], X[100:], y[100:], n_rounds=12, random_state=0
     )
     assert r_local.to_dict() == r_remote.to_dict()
+
+
+def test_replicas_and_scorers_on_a_dataframe_pipeline():
+    # A DataFrame keeps its columns (a ColumnTransformer selects by name) and
+    # NaN goes to the pipeline's imputer.
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_validate
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from sklopt.model_selection import BootstrapReplicas, bias_variance_scorers
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(
+        {"size": rng.normal(size=90), "color": rng.choice(["red", "blue"], 90)}
+    )
+    y = (X["size"] + (X["color"] == "red") > 0.5).astype(int).to_numpy()
+    X.loc[::9, "size"] = np.nan
+    pipe = make_pipeline(
+        make_column_transformer(
+            (SimpleImputer(), ["size"]), (OneHotEncoder(), ["color"])
+        ),
+        LogisticRegression(),
+    )
+    replicas = BootstrapReplicas(pipe, n_rounds=4, random_state=0).fit(X, y)
+    assert replicas.predict_members(X).shape == (4, 90)
+    scores = cross_validate(
+        BootstrapReplicas(pipe, n_rounds=4, random_state=0),
+        X,
+        y,
+        cv=3,
+        scoring=bias_variance_scorers(loss="0-1"),
+        error_score="raise",
+    )
+    assert np.isfinite(scores["test_neg_loss"]).all()

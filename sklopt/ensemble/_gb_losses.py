@@ -9,7 +9,14 @@ classification. Each loss gives
   leaf), Friedman's terminal-region update, from the rows of each leaf;
 - ``step``: the multiplier of a stage's output that lowers the loss (a line
   search on the whole stage, for base regressors without leaves);
-- ``__call__``: the weighted mean loss (``train_score_``, early stopping).
+- ``__call__``: the weighted mean loss on scikit-learn's scale
+  (``train_score_``, ``oob_scores_``, early stopping): the squared error,
+  the absolute error, Huber's loss, the pinball loss, the exponential loss,
+  the multinomial log-loss and, for two classes, the binomial deviance
+  (twice the mean log-loss), as scikit-learn's gradient boosting reports
+  them;
+- ``raw_from_proba`` (classification): the raw score of class
+  probabilities (the link function), for the initial estimator.
 """
 
 import numpy as np
@@ -19,6 +26,8 @@ from scipy.special import softmax as _softmax
 
 # Below this curvature, a Newton step is 0: the loss cannot be lowered.
 _TINY = 1e-150
+# Probabilities of an initial estimator are clipped to [_EPS, 1 - _EPS].
+_EPS = np.finfo(np.float64).eps
 
 
 def _weighted_quantile(values, weights, q):
@@ -152,7 +161,8 @@ class _HuberLoss:
 
 
 class _BinomialLogLoss:
-    """Binary log-loss on the log-odds of ``classes_[1]``."""
+    """Binary log-loss on the log-odds of ``classes_[1]``; reported as the
+    deviance (twice the mean log-loss), as scikit-learn does."""
 
     n_outputs = 1
 
@@ -160,11 +170,16 @@ class _BinomialLogLoss:
         p = expit(raw[:, 0])
         return np.column_stack([1 - p, p])
 
+    def raw_from_proba(self, proba):
+        p = np.clip(proba[:, 1], _EPS, 1 - _EPS)
+        return (np.log(p) - np.log1p(-p))[:, np.newaxis]
+
     def neg_gradient(self, y, raw):
         return (y - expit(raw[:, 0]))[:, np.newaxis]
 
     def __call__(self, y, raw, w):
-        return float(np.average(np.logaddexp(0, raw[:, 0]) - y * raw[:, 0], weights=w))
+        per_row = np.logaddexp(0, raw[:, 0]) - y * raw[:, 0]
+        return 2.0 * float(np.average(per_row, weights=w))
 
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
         # One Newton step per leaf: sum w (y - p) / sum w p (1 - p).
@@ -191,6 +206,10 @@ class _MultinomialLogLoss:
     def proba(self, raw):
         return _softmax(raw, axis=1)
 
+    def raw_from_proba(self, proba):
+        log_p = np.log(np.clip(proba, _EPS, 1 - _EPS))
+        return log_p - log_p.mean(axis=1, keepdims=True)
+
     def neg_gradient(self, y, raw):
         return self._onehot(y) - _softmax(raw, axis=1)
 
@@ -213,6 +232,79 @@ class _MultinomialLogLoss:
         )
 
 
+class _ExponentialLoss:
+    """AdaBoost's exponential loss for two classes, on half the log-odds of
+    ``classes_[1]``: ``y exp(-raw) + (1 - y) exp(raw)`` with y in {0, 1}."""
+
+    n_outputs = 1
+
+    def proba(self, raw):
+        p = expit(2.0 * raw[:, 0])
+        return np.column_stack([1 - p, p])
+
+    def raw_from_proba(self, proba):
+        p = np.clip(proba[:, 1], _EPS, 1 - _EPS)
+        return 0.5 * (np.log(p) - np.log1p(-p))[:, np.newaxis]
+
+    def neg_gradient(self, y, raw):
+        r = raw[:, 0]
+        return (y * np.exp(-r) - (1 - y) * np.exp(r))[:, np.newaxis]
+
+    def __call__(self, y, raw, w):
+        r = raw[:, 0]
+        return float(np.average(y * np.exp(-r) + (1 - y) * np.exp(r), weights=w))
+
+    def _hessian(self, y, neg_g):
+        # y = 1: exp(-raw) = neg_g; y = 0: exp(raw) = -neg_g.
+        return np.where(y == 0, -neg_g, neg_g)
+
+    def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
+        # One Newton step per leaf.
+        return _grouped_ratio(leaves, n_leaves, w * neg_g, w * self._hessian(y, neg_g))
+
+    def step(self, y, raw, h, w, k):
+        neg_g = self.neg_gradient(y, raw)[:, 0]
+        hessian = self._hessian(y, neg_g)
+        return _safe_ratio(np.sum(w * neg_g * h), np.sum(w * hessian * h * h))
+
+
+class _PinballLoss:
+    """Quantile (pinball) loss at level ``alpha``: the ``alpha`` quantile of
+    y given X is estimated."""
+
+    n_outputs = 1
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def _pointwise(self, residual):
+        return np.where(
+            residual >= 0, self.alpha * residual, (self.alpha - 1) * residual
+        )
+
+    def neg_gradient(self, y, raw):
+        return (self.alpha - (y < raw[:, 0]))[:, np.newaxis].astype(np.float64)
+
+    def __call__(self, y, raw, w):
+        return float(np.average(self._pointwise(y - raw[:, 0]), weights=w))
+
+    def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
+        residual = y - raw
+        return _per_leaf(
+            leaves,
+            n_leaves,
+            lambda r: _weighted_quantile(residual[r], w[r], self.alpha),
+        )
+
+    def step(self, y, raw, h, w, k):
+        residual = y - raw[:, 0]
+
+        def objective(gamma):
+            return np.sum(w * self._pointwise(residual - gamma * h))
+
+        return float(minimize_scalar(objective).x)
+
+
 def _make_loss(name, *, alpha=0.9, n_classes=2):
     """The loss object named ``name``."""
     if name == "squared_error":
@@ -221,6 +313,16 @@ def _make_loss(name, *, alpha=0.9, n_classes=2):
         return _AbsoluteError()
     if name == "huber":
         return _HuberLoss(alpha)
+    if name == "quantile":
+        return _PinballLoss(alpha)
+    if name == "exponential":
+        if n_classes > 2:
+            raise ValueError(
+                f"loss='exponential' is only suitable for a binary classification "
+                f"problem, you have n_classes={n_classes}. Please use "
+                "loss='log_loss' instead."
+            )
+        return _ExponentialLoss()
     if n_classes == 2:
         return _BinomialLogLoss()
     return _MultinomialLogLoss(n_classes)

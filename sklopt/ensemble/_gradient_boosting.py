@@ -123,7 +123,7 @@ _SHARED_NOTES = """\
 
 @fill_doc
 class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
-    __doc__ = f"""Gradient boosting for regression with any regressor as the base learner.
+    __doc__ = f"""Gradient boosting for regression with any regressor as base learner.
 
     Parameters
     ----------
@@ -286,7 +286,7 @@ default='squared_error'
 
 @fill_doc
 class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
-    __doc__ = f"""Gradient boosting for classification with any regressor as base learner.
+    __doc__ = f"""Gradient boosting for classification, any regressor as base learner.
 
     The log-loss is minimised on the log-odds of ``classes_[1]`` for two
     classes (one regressor per stage) and on one raw score per class for

@@ -152,7 +152,8 @@ class _BaseGradientBoosting(
                 rows,
                 test_size=self.validation_fraction,
                 random_state=self.random_state,
-                stratify=y if classifier else None,
+                # Float labels, as scikit-learn's (its error messages show them).
+                stratify=y.astype(np.float64) if classifier else None,
             )
         except ValueError as exc:
             raise ValueError(

@@ -39,6 +39,12 @@ def _weighted_quantile(values, weights, q):
     return values[order[min(index, len(values) - 1)]]
 
 
+def _as_2d(raw, y):
+    """Raw predictions as a column per output (a 1-D decision function too)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw.reshape(len(y), -1)
+
+
 def _safe_ratio(numerator, denominator):
     return 0.0 if abs(denominator) < _TINY else float(numerator / denominator)
 
@@ -71,7 +77,8 @@ class _SquaredError:
     def neg_gradient(self, y, raw):
         return (y - raw[:, 0])[:, np.newaxis]
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         return float(np.average((y - raw[:, 0]) ** 2, weights=w))
 
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
@@ -88,7 +95,8 @@ class _AbsoluteError:
     def neg_gradient(self, y, raw):
         return np.sign(y - raw[:, 0])[:, np.newaxis]
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         return float(np.average(np.abs(y - raw[:, 0]), weights=w))
 
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
@@ -132,7 +140,8 @@ class _HuberLoss:
             absolute <= delta, 0.5 * residual**2, delta * (absolute - 0.5 * delta)
         )
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         delta = self.delta
         if delta is None:  # loss of a model not fitted by this loss object
             delta = _weighted_quantile(np.abs(y - raw[:, 0]), w, self.alpha)
@@ -177,7 +186,8 @@ class _BinomialLogLoss:
     def neg_gradient(self, y, raw):
         return (y - expit(raw[:, 0]))[:, np.newaxis]
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         per_row = np.logaddexp(0, raw[:, 0]) - y * raw[:, 0]
         return 2.0 * float(np.average(per_row, weights=w))
 
@@ -213,7 +223,8 @@ class _MultinomialLogLoss:
     def neg_gradient(self, y, raw):
         return self._onehot(y) - _softmax(raw, axis=1)
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         per_row = logsumexp(raw, axis=1) - raw[np.arange(len(y)), y]
         return float(np.average(per_row, weights=w))
 
@@ -250,7 +261,8 @@ class _ExponentialLoss:
         r = raw[:, 0]
         return (y * np.exp(-r) - (1 - y) * np.exp(r))[:, np.newaxis]
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         r = raw[:, 0]
         return float(np.average(y * np.exp(-r) + (1 - y) * np.exp(r), weights=w))
 
@@ -285,7 +297,8 @@ class _PinballLoss:
     def neg_gradient(self, y, raw):
         return (self.alpha - (y < raw[:, 0]))[:, np.newaxis].astype(np.float64)
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         return float(np.average(self._pointwise(y - raw[:, 0]), weights=w))
 
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):

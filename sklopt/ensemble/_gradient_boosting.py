@@ -283,6 +283,21 @@ default='squared_error'
         for raw in self._staged_raw_predict(X):
             yield raw[:, 0].copy()
 
+    def apply(self, X):
+        """Leaf index of every row in every member (decision-tree members).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        X_leaves : ndarray of shape (n_samples, n_estimators_)
+            For each row and stage, the index of the leaf the row ends up in.
+        """
+        return super().apply(X)[:, :, 0]
+
 
 @fill_doc
 class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):

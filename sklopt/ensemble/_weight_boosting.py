@@ -14,6 +14,7 @@ from sklearn.base import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from sklopt.ensemble._base import (
     _BaseEstimatorMixin,
@@ -123,8 +124,9 @@ class _BaseWeightBoosting(
             total = sample_weight.sum()
             if not np.isfinite(total):
                 warnings.warn(
-                    f"Sample weights overflowed at round {iboost + 1}; boosting "
-                    "stopped. Lower the learning_rate.",
+                    "Sample weights have reached infinite values at round "
+                    f"{iboost + 1}, causing overflow; boosting stopped after "
+                    f"{len(weights)} rounds. Lower the learning_rate.",
                     EarlyTerminationWarning,
                     stacklevel=4,
                 )
@@ -136,6 +138,29 @@ class _BaseWeightBoosting(
 
     def _check_base(self):
         """Checks of the base estimator beyond its type (subclass hook)."""
+
+    @property
+    def feature_importances_(self):
+        """The members' ``feature_importances_``, averaged with the member
+        weights ``estimator_weights_`` (as scikit-learn's AdaBoost).
+
+        Returns
+        -------
+        feature_importances_ : ndarray of shape (n_features,)
+        """
+        check_is_fitted(self)
+        try:
+            importances = [m.feature_importances_ for m in self.estimators_]
+        except AttributeError as exc:
+            raise AttributeError(
+                "Unable to compute feature importances since estimator does not "
+                "have a feature_importances_ attribute "
+                f"({type(self.estimator_).__name__})."
+            ) from exc
+        weights = self.estimator_weights_
+        return np.average(
+            np.asarray(importances), axis=0, weights=weights / weights.max()
+        )
 
     def _warn_stop(self, iboost, reason):
         if iboost < self.n_estimators - 1:
@@ -304,13 +329,13 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
             self.estimators_.pop()
             if not self.estimators_:
                 raise ValueError(
-                    f"The first member ({type(member).__name__}) is no better than "
-                    f"chance (weighted error {error:.4f} >= 1 - 1/{n_classes}); the "
-                    "ensemble cannot be fitted. Use a stronger 'estimator'."
+                    f"The first member ({type(member).__name__}) is worse than "
+                    f"random (weighted error {error:.4f} >= 1 - 1/{n_classes}); "
+                    "the ensemble cannot be fitted. Use a stronger 'estimator'."
                 )
             self._warn_stop(
                 iboost,
-                f"the next member is no better than chance (weighted error "
+                f"the next member is worse than random (weighted error "
                 f"{error:.4f} >= 1 - 1/{n_classes})",
             )
             return None
@@ -319,7 +344,9 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         )
         if iboost < self.n_estimators - 1:
             # Only positive weights are boosted (zero weights stay zero).
-            with np.errstate(divide="ignore"):
+            # An overflow is reported once, by the check of the weights' sum
+            # (EarlyTerminationWarning), not by numpy.
+            with np.errstate(divide="ignore", over="ignore"):
                 sample_weight = np.exp(
                     np.log(sample_weight)
                     + estimator_weight * incorrect * (sample_weight > 0)

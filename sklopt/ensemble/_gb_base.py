@@ -132,8 +132,10 @@ class _BaseGradientBoosting(
         if warm:
             raw = self._raw_predict(X_train)
         else:
-            self._fit_init(X_train, y_train, w_train, weighted)
-            raw = self._init_raw(X_train)
+            # Trees see X as float32; so does init, as in scikit-learn.
+            X_init = self._tree_X(X_train)[0]
+            self._fit_init(X_init, y_train, w_train, weighted)
+            raw = self._init_raw(X_init)
             # One stream for the subsamples and the members, kept for warm starts.
             self._rng = check_random_state(self.random_state)
             self._reset_stages()
@@ -215,7 +217,7 @@ class _BaseGradientBoosting(
             for a in ("oob_scores_", "oob_improvement_")
         ]
         self._random_state_keys = _random_state_keys(self.estimator_)
-        X32 = tree_input(self.estimator_, X)
+        X32 = tree_input(self.estimator_, X)  # None unless trees take float32
         begin = len(members_list)
         # scikit-learn's OOB scale: the first improvement is measured from the
         # initial model, later ones from the previous stage's OOB loss.
@@ -355,13 +357,19 @@ class _BaseGradientBoosting(
             [self._contribution(m, v, X, **check) for m, v in zip(members, values)]
         )
 
+    def _tree_X(self, X):
+        """X as the members take it, and the keywords that skip their input
+        checks: C-ordered float32 for scikit-learn trees (dense, finite)."""
+        X32 = tree_input(self.estimator_, X)
+        if X32 is None:
+            return X, {}
+        return X32, {"check_input": False}
+
     def _staged_raw_predict(self, X, validate=True):
         if validate:
             X = self._validate_predict_X(X)
+        X, check = self._tree_X(X)
         raw = self._init_raw(X)
-        X32 = tree_input(self.estimator_, X)
-        check = {} if X32 is None else {"check_input": False}
-        X = X if X32 is None else X32
         for stage in range(len(self.estimators_)):
             raw = raw + self._stage_raw(stage, X, **check)
             yield raw
@@ -383,14 +391,12 @@ class _EarlyStopping:
         self.ensemble = ensemble
         self.active = val is not None
         if self.active:
-            self.X, self.y, self.w = X[val], y[val], w[val]
+            self.y, self.w = y[val], w[val]
             if warm:
-                self.raw = ensemble._raw_predict(self.X, validate=False)
-            else:
+                self.raw = ensemble._raw_predict(X[val], validate=False)
+            self.X, self.check = ensemble._tree_X(X[val])
+            if not warm:
                 self.raw = ensemble._init_raw(self.X)
-            X32 = tree_input(ensemble.estimator_, self.X)
-            self.check = {} if X32 is None else {"check_input": False}
-            self.X = self.X if X32 is None else X32
             self.history = np.full(ensemble.n_iter_no_change, np.inf)
 
     def stop(self, i, members, values):

@@ -21,7 +21,7 @@ classification. Each loss gives
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import expit, logsumexp
+from scipy.special import expit, logit, logsumexp
 from scipy.special import softmax as _softmax
 
 # Below this curvature, a Newton step is 0: the loss cannot be lowered.
@@ -58,6 +58,19 @@ def _grouped_ratio(leaves, n_leaves, numerator, denominator):
     out = np.zeros(n_leaves)
     out[safe] = top[safe] / bottom[safe]
     return out
+
+
+def _newton_per_leaf(leaves, n_leaves, neg_g, hessian, w, factor=1.0):
+    """Per leaf: ``factor * average(neg_g) / average(hessian)`` (weights
+    ``w``), one Newton step, computed leaf by leaf in the order of
+    scikit-learn's gradient boosting so that ties between splits of later
+    trees are broken alike; 0 where the curvature is (nearly) zero."""
+
+    def newton(rows):
+        numerator = factor * np.average(neg_g[rows], weights=w[rows])
+        return _safe_ratio(numerator, np.average(hessian[rows], weights=w[rows]))
+
+    return _per_leaf(leaves, n_leaves, newton)
 
 
 def _per_leaf(leaves, n_leaves, value_of_rows):
@@ -181,10 +194,15 @@ class _BinomialLogLoss:
 
     def raw_from_proba(self, proba):
         p = np.clip(proba[:, 1], _EPS, 1 - _EPS)
-        return (np.log(p) - np.log1p(-p))[:, np.newaxis]
+        return logit(p)[:, np.newaxis]
 
     def neg_gradient(self, y, raw):
-        return (y - expit(raw[:, 0]))[:, np.newaxis]
+        # expit(raw) - y in scikit-learn's (Cython) formulation.
+        r = raw[:, 0]
+        with np.errstate(over="ignore"):
+            e = np.exp(-r)
+        gradient = np.where(r > -37, ((1 - y) - y * e) / (1 + e), np.exp(r) - y)
+        return -gradient[:, np.newaxis]
 
     def __call__(self, y, raw, w=None):
         raw = _as_2d(raw, y)
@@ -194,7 +212,7 @@ class _BinomialLogLoss:
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
         # One Newton step per leaf: sum w (y - p) / sum w p (1 - p).
         p = y - neg_g
-        return _grouped_ratio(leaves, n_leaves, w * neg_g, w * p * (1 - p))
+        return _newton_per_leaf(leaves, n_leaves, neg_g, p * (1 - p), w)
 
     def step(self, y, raw, h, w, k):
         p = expit(raw[:, 0])
@@ -221,7 +239,11 @@ class _MultinomialLogLoss:
         return log_p - log_p.mean(axis=1, keepdims=True)
 
     def neg_gradient(self, y, raw):
-        return self._onehot(y) - _softmax(raw, axis=1)
+        e = np.exp(raw - raw.max(axis=1, keepdims=True))
+        total = e[:, 0].copy()
+        for k in range(1, e.shape[1]):  # summed in class order, as scikit-learn
+            total += e[:, k]
+        return self._onehot(y) - e / total[:, np.newaxis]
 
     def __call__(self, y, raw, w=None):
         raw = _as_2d(raw, y)
@@ -232,7 +254,7 @@ class _MultinomialLogLoss:
         # y is the 0/1 indicator of class k here, neg_g its column.
         p = y - neg_g
         factor = (self.n_outputs - 1) / self.n_outputs
-        return factor * _grouped_ratio(leaves, n_leaves, w * neg_g, w * p * (1 - p))
+        return _newton_per_leaf(leaves, n_leaves, neg_g, p * (1 - p), w, factor)
 
     def step(self, y, raw, h, w, k):
         p = _softmax(raw, axis=1)[:, k]
@@ -255,11 +277,12 @@ class _ExponentialLoss:
 
     def raw_from_proba(self, proba):
         p = np.clip(proba[:, 1], _EPS, 1 - _EPS)
-        return 0.5 * (np.log(p) - np.log1p(-p))[:, np.newaxis]
+        return 0.5 * logit(p)[:, np.newaxis]
 
     def neg_gradient(self, y, raw):
-        r = raw[:, 0]
-        return (y * np.exp(-r) - (1 - y) * np.exp(r))[:, np.newaxis]
+        # As scikit-learn's (Cython) formulation.
+        e = np.exp(raw[:, 0])
+        return -(-y / e + (1 - y) * e)[:, np.newaxis]
 
     def __call__(self, y, raw, w=None):
         raw = _as_2d(raw, y)
@@ -272,7 +295,7 @@ class _ExponentialLoss:
 
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
         # One Newton step per leaf.
-        return _grouped_ratio(leaves, n_leaves, w * neg_g, w * self._hessian(y, neg_g))
+        return _newton_per_leaf(leaves, n_leaves, neg_g, self._hessian(y, neg_g), w)
 
     def step(self, y, raw, h, w, k):
         neg_g = self.neg_gradient(y, raw)[:, 0]

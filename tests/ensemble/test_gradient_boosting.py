@@ -308,3 +308,174 @@ def test_data_dependent_errors(friedman):
         GradientBoostingClassifier().fit(X, np.zeros(y.shape[0]))
     with pytest.raises(ValueError, match="Input X contains infinity"):
         GradientBoostingRegressor(Ridge()).fit(np.full_like(X, np.inf), y)
+
+
+# scikit-learn parity of the default tree and the fitting options: with
+# estimator=None and the same random_state, sklopt draws the same validation
+# split, subsamples and tree seeds as scikit-learn, so on continuous data
+# the models agree to rounding. (numpy's exp differs from the C library's in
+# the last bit for a few percent of values; where two splits tie exactly,
+# such a bit can choose the other split: multinomial runs with many small
+# nodes can differ in a tree or two. These cases have no such tie.)
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"max_depth": 5, "min_samples_leaf": 5},
+        {"max_depth": None, "max_leaf_nodes": 6, "min_samples_split": 10},
+        {"max_features": 0.5, "subsample": 0.7},
+        {"max_features": "sqrt", "min_weight_fraction_leaf": 0.05},
+        {"min_impurity_decrease": 0.5, "ccp_alpha": 0.01},
+        {"loss": "quantile", "alpha": 0.2, "subsample": 0.8},
+        {"loss": "huber", "alpha": 0.7, "init": "zero"},
+        {"init": Ridge(), "learning_rate": 0.3},
+        {
+            "n_iter_no_change": 2,
+            "validation_fraction": 0.25,
+            "learning_rate": 0.8,
+            "min_samples_leaf": 5,
+        },
+    ],
+)
+def test_regressor_options_match_sklearn(params, friedman):
+    X, y = friedman
+    ours = GradientBoostingRegressor(n_estimators=40, random_state=3, **params)
+    theirs = sk.GradientBoostingRegressor(n_estimators=40, random_state=3, **params)
+    ours.fit(X, y)
+    theirs.fit(X, y)
+    rtol = 1e-8
+    assert ours.n_estimators_ == theirs.n_estimators_
+    if ours.n_iter_no_change is not None:
+        assert ours.n_estimators_ < 40  # stopped early, at the same stage
+    assert_allclose(ours.predict(X), theirs.predict(X), rtol=rtol, atol=1e-8)
+    assert_allclose(ours.train_score_, theirs.train_score_, rtol=rtol, atol=1e-10)
+    if ours.subsample < 1:
+        assert_allclose(ours.oob_scores_, theirs.oob_scores_, rtol=1e-8)
+        assert_allclose(ours.oob_improvement_, theirs.oob_improvement_, atol=1e-8)
+        assert ours.oob_score_ == pytest.approx(theirs.oob_score_, rel=1e-8)
+    assert_allclose(ours.feature_importances_, theirs.feature_importances_, atol=1e-8)
+    assert_array_equal(ours.apply(X), theirs.apply(X))
+    if "max_features" in params:
+        assert ours.max_features_ == theirs.max_features_
+
+
+@pytest.mark.parametrize(
+    "loss, n_classes, params",
+    [
+        ("exponential", 2, {"subsample": 0.6, "max_features": 3}),
+        ("log_loss", 2, {"subsample": 0.5, "max_depth": 2}),
+        (
+            "log_loss",
+            2,
+            {
+                "n_iter_no_change": 3,
+                "validation_fraction": 0.2,
+                "min_samples_leaf": 5,
+                "learning_rate": 1.0,
+            },
+        ),
+        ("log_loss", 2, {"init": LogisticRegression()}),
+    ],
+)
+def test_classifier_options_match_sklearn(loss, n_classes, params):
+    X, y = make_classification(
+        n_samples=300, n_informative=5, n_classes=n_classes, random_state=1
+    )
+    ours = GradientBoostingClassifier(
+        loss=loss, n_estimators=25, random_state=2, **params
+    ).fit(X, y)
+    theirs = sk.GradientBoostingClassifier(
+        loss=loss, n_estimators=25, random_state=2, **params
+    ).fit(X, y)
+    tol = 1e-8
+    assert ours.n_estimators_ == theirs.n_estimators_
+    if ours.n_iter_no_change is not None:
+        assert ours.n_estimators_ < 25  # stopped early, at the same stage
+    assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=tol)
+    assert_allclose(ours.train_score_, theirs.train_score_, rtol=tol)
+    if ours.subsample < 1:
+        # scikit-learn's scale: binomial deviance, improvement from the
+        # previous stage's out-of-bag loss.
+        assert_allclose(ours.oob_improvement_, theirs.oob_improvement_, atol=tol)
+    assert_array_equal(ours.apply(X), theirs.apply(X))
+    assert_allclose(ours.feature_importances_, theirs.feature_importances_, atol=tol)
+
+
+@pytest.mark.parametrize(
+    "Model", [GradientBoostingRegressor, GradientBoostingClassifier]
+)
+def test_warm_start_continues_the_same_model(Model, friedman):
+    X, y = friedman
+    y = y if Model is GradientBoostingRegressor else y > np.median(y)
+    params = {"subsample": 0.7, "max_features": 0.6, "random_state": 0}
+    warm = Model(n_estimators=10, warm_start=True, **params).fit(X, y)
+    first_init = warm.init_
+    warm.set_params(n_estimators=25).fit(X, y)
+    cold = Model(n_estimators=25, **params).fit(X, y)
+    theirs = getattr(sk, Model.__name__)(n_estimators=10, warm_start=True, **params)
+    theirs.fit(X, y).set_params(n_estimators=25).fit(X, y)
+    assert warm.init_ is first_init and warm.estimators_.shape[0] == 25
+    raw = warm.predict(X) if Model is GradientBoostingRegressor else None
+    if raw is None:
+        assert_allclose(warm.predict_proba(X), theirs.predict_proba(X), atol=1e-8)
+        # scikit-learn continues the random stream: so does sklopt, which
+        # then equals one fit of 25 stages.
+        assert_allclose(warm.predict_proba(X), cold.predict_proba(X), atol=1e-8)
+    else:
+        assert_allclose(raw, theirs.predict(X), rtol=1e-8)
+        assert_allclose(raw, cold.predict(X), rtol=1e-8)
+    assert_allclose(warm.oob_improvement_, theirs.oob_improvement_, atol=1e-8)
+    with pytest.raises(ValueError, match="n_estimators=5 must be larger or equal"):
+        warm.set_params(n_estimators=5).fit(X, y)
+    assert warm.estimators_.shape[0] == 25  # the failed fit changed nothing
+
+
+def test_tree_parameters_with_an_explicit_estimator(friedman):
+    X, y = friedman
+    with pytest.raises(ValueError, match=r"\['max_depth', 'min_samples_leaf'\]"):
+        GradientBoostingRegressor(Ridge(), max_depth=2, min_samples_leaf=3).fit(X, y)
+    with pytest.warns(FutureWarning, match="`criterion` is deprecated"):
+        GradientBoostingRegressor(criterion="friedman_mse", n_estimators=2).fit(X, y)
+    gbr = GradientBoostingRegressor(Ridge(), n_estimators=2).fit(X, y)
+    assert not hasattr(gbr, "max_features_")
+    for name in ("feature_importances_", "apply"):
+        with pytest.raises(AttributeError, match="decision-tree members|leaves"):
+            getattr(gbr, name)(X) if name == "apply" else getattr(gbr, name)
+
+
+def test_early_stopping_split_missing_a_class_is_a_clear_error():
+    # Two rows of class 0 in ten; holding out 80 % leaves the training part
+    # without them: a ValueError, not an IndexError.
+    X, y = np.arange(10.0).reshape(-1, 1), np.array([0, 0] + [1] * 8)
+    clf = GradientBoostingClassifier(
+        n_iter_no_change=5, validation_fraction=0.8, random_state=0
+    )
+    with pytest.raises(ValueError, match="training data after the early stopping"):
+        clf.fit(X, y)
+    clf.set_params(validation_fraction=0.4).fit(X, y)
+    assert clf.n_classes_ == 2
+
+
+def test_monitor_stops_boosting(friedman):
+    X, y = friedman
+    seen = []
+
+    def monitor(i, est, local):
+        seen.append(len(est.estimators_))
+        return i == 4
+
+    gbr = GradientBoostingRegressor(n_estimators=20).fit(X, y, monitor=monitor)
+    assert gbr.n_estimators_ == 5 and seen == [1, 2, 3, 4, 5]
+
+
+def test_init_without_sample_weight_and_zero_init(friedman):
+    X, y = friedman
+    with pytest.raises(ValueError, match="does not support sample weights"):
+        GradientBoostingRegressor(init=KNeighborsRegressor()).fit(
+            X, y, sample_weight=np.ones_like(y)
+        )
+    zero = GradientBoostingRegressor(init="zero", n_estimators=1, learning_rate=1.0)
+    zero.fit(X, y)
+    assert zero.init_ == "zero"
+    # One stage from 0: the tree's leaf means of y.
+    tree = zero.estimators_[0, 0]
+    assert_allclose(zero.predict(X), tree.predict(X), rtol=1e-12)

@@ -352,8 +352,12 @@ class _BaseGradientBoosting(
 
     def _stage_raw(self, stage, X, **check):
         """The raw output of one stage (learning rate applied)."""
+        return self.learning_rate * self._stage_contribution(stage, X, **check)
+
+    def _stage_contribution(self, stage, X, **check):
+        """The raw output of one stage before the learning rate."""
         members, values = self.estimators_[stage], self._stage_values[stage]
-        return self.learning_rate * np.column_stack(
+        return np.column_stack(
             [self._contribution(m, v, X, **check) for m, v in zip(members, values)]
         )
 
@@ -373,6 +377,39 @@ class _BaseGradientBoosting(
         for stage in range(len(self.estimators_)):
             raw = raw + self._stage_raw(stage, X, **check)
             yield raw
+
+    def predict_members(self, X):
+        """Every stage's contribution, before the learning rate.
+
+        For boosting, a member is one stage's learner fitted to the
+        pseudo-residuals, not a model of y: its output is the stage's
+        additive contribution (with the line-searched leaf values or step),
+        so that ``init raw + learning_rate * predict_members(X).sum(axis=0)``
+        is the ensemble's raw prediction (``predict`` for regression,
+        ``decision_function`` for classification). Their spread is not a
+        bagging-style variance.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        contributions : ndarray of shape (n_estimators_, n_samples) or \
+(n_estimators_, n_samples, n_classes)
+            One row block per stage: one column per class for more than two
+            classes, else a single raw output.
+        """
+        X = self._validate_predict_X(X)
+        X, check = self._tree_X(X)
+        stages = np.stack(
+            [
+                self._stage_contribution(stage, X, **check)
+                for stage in range(len(self.estimators_))
+            ]
+        )
+        return stages[:, :, 0] if stages.shape[2] == 1 else stages
 
     def _raw_predict(self, X, validate=True):
         check_is_fitted(self)

@@ -20,6 +20,7 @@ from sklopt.ensemble._base import (
     _BaseEstimatorMixin,
     _check_classification_y,
     _check_sample_weight,
+    _class_columns,
     _make_member,
     _progress,
     _StagedScoreMixin,
@@ -479,6 +480,58 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         for decision in self.staged_decision_function(X):
             yield self._proba_from_decision(decision)
 
+    def predict_members(self, X):
+        """Every member's predicted labels, in boosting order.
+
+        For boosting, the members were fitted in sequence on re-weighted (or
+        resampled) data, each focusing on its predecessors' errors: they are
+        not replicas of one model, and the ensemble is their vote weighted by
+        ``estimator_weights_``, not their majority.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_members, n_samples)
+            Labels in the space of ``classes_``.
+        """
+        X = self._validate_predict_X(X)
+        labels = np.stack([member.predict(X) for member in self.estimators_])
+        return labels.astype(self.classes_.dtype, copy=False)
+
+    def predict_proba_members(self, X):
+        """Every member's class probabilities over the ensemble's classes.
+
+        Members without ``predict_proba`` give one-hot votes; classes a member
+        did not see get probability 0. As for :meth:`predict_members`, the
+        ensemble is not their mean (SAMME combines the members' labels,
+        weighted by ``estimator_weights_``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_members, n_samples, n_classes)
+            Probabilities of each member, columns in the order of ``classes_``.
+        """
+        X = self._validate_predict_X(X)
+        out = np.zeros((len(self.estimators_), X.shape[0], self.n_classes_))
+        for i, member in enumerate(self.estimators_):
+            if hasattr(member, "predict_proba"):
+                out[i][:, _class_columns(member, self.classes_)] = member.predict_proba(
+                    X
+                )
+            else:
+                hit = member.predict(X)[:, np.newaxis] == self.classes_
+                out[i] = hit
+        return out
+
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
@@ -661,6 +714,26 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         X = self._validate_predict_X(X)
         predictions = np.array([member.predict(X) for member in self.estimators_])
         return self._weighted_median(predictions, self.estimator_weights_)
+
+    def predict_members(self, X):
+        """Every member's predictions, in boosting order.
+
+        The members were fitted in sequence on resamples weighted towards
+        their predecessors' errors; the ensemble is their weighted median
+        (weights ``estimator_weights_``), not their mean.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_members, n_samples)
+            Predictions of each member.
+        """
+        X = self._validate_predict_X(X)
+        return np.array([member.predict(X) for member in self.estimators_])
 
     def staged_predict(self, X):
         """Weighted-median predictions after each boosting round.

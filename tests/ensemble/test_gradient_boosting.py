@@ -479,3 +479,24 @@ def test_init_without_sample_weight_and_zero_init(friedman):
     # One stage from 0: the tree's leaf means of y.
     tree = zero.estimators_[0, 0]
     assert_allclose(zero.predict(X), tree.predict(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [0, 2, 3])
+def test_predict_members_are_the_stage_contributions(n_classes, friedman):
+    X, y = friedman
+    if n_classes:
+        y = np.digitize(y, np.quantile(y, np.linspace(0, 1, n_classes + 1)[1:-1]))
+        model = GradientBoostingClassifier(n_estimators=6, learning_rate=0.3)
+    else:
+        model = GradientBoostingRegressor(Ridge(), n_estimators=6, learning_rate=0.3)
+    model.fit(X, y)
+    members = model.predict_members(X[:50])
+    shape = (6, 50) if n_classes in (0, 2) else (6, 50, 3)
+    assert members.shape == shape
+    raw = model.decision_function(X[:50]) if n_classes else model.predict(X[:50])
+    init = model._init_raw(X[:50])
+    init = init[:, 0] if members.ndim == 2 else init
+    assert_allclose(init + 0.3 * members.sum(axis=0), raw, rtol=1e-10, atol=1e-12)
+    if n_classes == 0:  # a Ridge member times its line-searched step
+        step = model._stage_values[2][0]
+        assert_allclose(members[2], step * model.estimators_[2, 0].predict(X[:50]))

@@ -238,3 +238,37 @@ def test_feature_importances_weighted_like_sklearn(Model, clf_data, reg_data):
             .fit(X, y)
             .feature_importances_
         )
+
+
+def test_predict_members_of_adaboost(clf_data, reg_data):
+    X, y = clf_data
+    clf = AdaBoostClassifier(n_estimators=8, random_state=0).fit(X, y)
+    labels = clf.predict_members(X)
+    proba = clf.predict_proba_members(X)
+    assert labels.shape == (len(clf.estimators_), X.shape[0])
+    assert proba.shape == (len(clf.estimators_), X.shape[0], 3)
+    assert_array_equal(labels[3], clf.estimators_[3].predict(X))
+    # SAMME from the members' labels (numpy): the decision function.
+    K, alpha = clf.n_classes_, clf.estimator_weights_
+    votes = np.where(labels[..., None] == clf.classes_, 1.0, -1.0 / (K - 1))
+    decision = np.einsum("m,mnk->nk", alpha, votes) / alpha.sum()
+    assert_allclose(decision, clf.decision_function(X), rtol=1e-12)
+    assert_allclose(proba.sum(axis=2), 1.0)
+    # Members without predict_proba (Perceptron): one-hot votes.
+    from sklearn.linear_model import Perceptron
+
+    votes = AdaBoostClassifier(Perceptron(), n_estimators=2, random_state=0)
+    one_hot = votes.fit(X, y).predict_proba_members(X)
+    assert set(np.unique(one_hot)) == {0.0, 1.0}
+    assert_array_equal(votes.classes_[one_hot.argmax(axis=2)], votes.predict_members(X))
+
+    X, y = reg_data
+    reg = AdaBoostRegressor(n_estimators=7, random_state=0).fit(X, y)
+    members = reg.predict_members(X)
+    assert members.shape == (len(reg.estimators_), X.shape[0])
+    # Weighted median over members (numpy) is the prediction.
+    order = np.argsort(members, axis=0)
+    cdf = np.cumsum(reg.estimator_weights_[order], axis=0)
+    at = np.argmax(cdf >= 0.5 * cdf[-1], axis=0)
+    median = members[order[at, np.arange(X.shape[0])], np.arange(X.shape[0])]
+    assert_allclose(median, reg.predict(X))

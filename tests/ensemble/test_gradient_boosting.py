@@ -500,3 +500,63 @@ def test_predict_members_are_the_stage_contributions(n_classes, friedman):
     if n_classes == 0:  # a Ridge member times its line-searched step
         step = model._stage_values[2][0]
         assert_allclose(members[2], step * model.estimators_[2, 0].predict(X[:50]))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "GradientBoostingRegressor",
+        "GradientBoostingClassifier",
+        "AdaBoostRegressor",
+        "AdaBoostClassifier",
+    ],
+)
+def test_sample_weight_routed_through_pipeline_and_grid_search(name, friedman):
+    # Metadata routing: set_fit_request(sample_weight=True) sends the weights
+    # through Pipeline and GridSearchCV to every fit of the boosting model
+    # (and set_score_request to its score); checked against fits and scores
+    # on the same folds done by hand.
+    import sklearn
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import sklopt.ensemble as ens
+
+    X, y = friedman
+    Model = getattr(ens, name)
+    if name.endswith("Classifier"):
+        y = (y > np.median(y)).astype(int)
+    w = np.random.RandomState(0).uniform(0.1, 3.0, size=len(y))
+    cv = KFold(3, shuffle=True, random_state=0)
+
+    def pipe(lr, routed):
+        model = Model(n_estimators=5, learning_rate=lr, random_state=0)
+        scaler = StandardScaler()
+        if routed:
+            model.set_fit_request(sample_weight=True).set_score_request(
+                sample_weight=True
+            )
+            scaler.set_fit_request(sample_weight=False)
+        return make_pipeline(scaler, model)
+
+    step = name.lower()
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            pipe(0.1, True), {f"{step}__learning_rate": [0.1, 0.5]}, cv=cv
+        ).fit(X, y, sample_weight=w)
+    for i, lr in enumerate([0.1, 0.5]):
+        scores = []
+        for train, test in cv.split(X):
+            fitted = pipe(lr, False).fit(
+                X[train], y[train], **{f"{step}__sample_weight": w[train]}
+            )
+            scores.append(fitted.score(X[test], y[test], sample_weight=w[test]))
+        assert search.cv_results_["mean_test_score"][i] == pytest.approx(
+            np.mean(scores), rel=1e-12
+        )
+    # The weights matter: unweighted fits score differently.
+    unweighted = GridSearchCV(pipe(0.1, False), {}, cv=cv).fit(X, y)
+    assert unweighted.cv_results_["mean_test_score"][0] != pytest.approx(
+        search.cv_results_["mean_test_score"][0], rel=1e-9
+    )

@@ -9,16 +9,25 @@ classification. Each loss gives
   leaf), Friedman's terminal-region update, from the rows of each leaf;
 - ``step``: the multiplier of a stage's output that lowers the loss (a line
   search on the whole stage, for base regressors without leaves);
-- ``__call__``: the weighted mean loss (``train_score_``, early stopping).
+- ``__call__``: the weighted mean loss on scikit-learn's scale
+  (``train_score_``, ``oob_scores_``, early stopping): the squared error,
+  the absolute error, Huber's loss, the pinball loss, the exponential loss,
+  the multinomial log-loss and, for two classes, the binomial deviance
+  (twice the mean log-loss), as scikit-learn's gradient boosting reports
+  them;
+- ``raw_from_proba`` (classification): the raw score of class
+  probabilities (the link function), for the initial estimator.
 """
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import expit, logsumexp
+from scipy.special import expit, logit, logsumexp
 from scipy.special import softmax as _softmax
 
 # Below this curvature, a Newton step is 0: the loss cannot be lowered.
 _TINY = 1e-150
+# Probabilities of an initial estimator are clipped to [_EPS, 1 - _EPS].
+_EPS = np.finfo(np.float64).eps
 
 
 def _weighted_quantile(values, weights, q):
@@ -28,6 +37,12 @@ def _weighted_quantile(values, weights, q):
     cdf = np.cumsum(weights[order])
     index = np.searchsorted(cdf, q * cdf[-1], side="left")
     return values[order[min(index, len(values) - 1)]]
+
+
+def _as_2d(raw, y):
+    """Raw predictions as a column per output (a 1-D decision function too)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw.reshape(len(y), -1)
 
 
 def _safe_ratio(numerator, denominator):
@@ -43,6 +58,19 @@ def _grouped_ratio(leaves, n_leaves, numerator, denominator):
     out = np.zeros(n_leaves)
     out[safe] = top[safe] / bottom[safe]
     return out
+
+
+def _newton_per_leaf(leaves, n_leaves, neg_g, hessian, w, factor=1.0):
+    """Per leaf: ``factor * average(neg_g) / average(hessian)`` (weights
+    ``w``), one Newton step, computed leaf by leaf in the order of
+    scikit-learn's gradient boosting so that ties between splits of later
+    trees are broken alike; 0 where the curvature is (nearly) zero."""
+
+    def newton(rows):
+        numerator = factor * np.average(neg_g[rows], weights=w[rows])
+        return _safe_ratio(numerator, np.average(hessian[rows], weights=w[rows]))
+
+    return _per_leaf(leaves, n_leaves, newton)
 
 
 def _per_leaf(leaves, n_leaves, value_of_rows):
@@ -62,7 +90,8 @@ class _SquaredError:
     def neg_gradient(self, y, raw):
         return (y - raw[:, 0])[:, np.newaxis]
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         return float(np.average((y - raw[:, 0]) ** 2, weights=w))
 
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
@@ -79,7 +108,8 @@ class _AbsoluteError:
     def neg_gradient(self, y, raw):
         return np.sign(y - raw[:, 0])[:, np.newaxis]
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         return float(np.average(np.abs(y - raw[:, 0]), weights=w))
 
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
@@ -123,7 +153,8 @@ class _HuberLoss:
             absolute <= delta, 0.5 * residual**2, delta * (absolute - 0.5 * delta)
         )
 
-    def __call__(self, y, raw, w):
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         delta = self.delta
         if delta is None:  # loss of a model not fitted by this loss object
             delta = _weighted_quantile(np.abs(y - raw[:, 0]), w, self.alpha)
@@ -152,7 +183,8 @@ class _HuberLoss:
 
 
 class _BinomialLogLoss:
-    """Binary log-loss on the log-odds of ``classes_[1]``."""
+    """Binary log-loss on the log-odds of ``classes_[1]``; reported as the
+    deviance (twice the mean log-loss), as scikit-learn does."""
 
     n_outputs = 1
 
@@ -160,16 +192,27 @@ class _BinomialLogLoss:
         p = expit(raw[:, 0])
         return np.column_stack([1 - p, p])
 
-    def neg_gradient(self, y, raw):
-        return (y - expit(raw[:, 0]))[:, np.newaxis]
+    def raw_from_proba(self, proba):
+        p = np.clip(proba[:, 1], _EPS, 1 - _EPS)
+        return logit(p)[:, np.newaxis]
 
-    def __call__(self, y, raw, w):
-        return float(np.average(np.logaddexp(0, raw[:, 0]) - y * raw[:, 0], weights=w))
+    def neg_gradient(self, y, raw):
+        # expit(raw) - y in scikit-learn's (Cython) formulation.
+        r = raw[:, 0]
+        with np.errstate(over="ignore"):
+            e = np.exp(-r)
+        gradient = np.where(r > -37, ((1 - y) - y * e) / (1 + e), np.exp(r) - y)
+        return -gradient[:, np.newaxis]
+
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
+        per_row = np.logaddexp(0, raw[:, 0]) - y * raw[:, 0]
+        return 2.0 * float(np.average(per_row, weights=w))
 
     def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
         # One Newton step per leaf: sum w (y - p) / sum w p (1 - p).
         p = y - neg_g
-        return _grouped_ratio(leaves, n_leaves, w * neg_g, w * p * (1 - p))
+        return _newton_per_leaf(leaves, n_leaves, neg_g, p * (1 - p), w)
 
     def step(self, y, raw, h, w, k):
         p = expit(raw[:, 0])
@@ -191,10 +234,19 @@ class _MultinomialLogLoss:
     def proba(self, raw):
         return _softmax(raw, axis=1)
 
-    def neg_gradient(self, y, raw):
-        return self._onehot(y) - _softmax(raw, axis=1)
+    def raw_from_proba(self, proba):
+        log_p = np.log(np.clip(proba, _EPS, 1 - _EPS))
+        return log_p - log_p.mean(axis=1, keepdims=True)
 
-    def __call__(self, y, raw, w):
+    def neg_gradient(self, y, raw):
+        e = np.exp(raw - raw.max(axis=1, keepdims=True))
+        total = e[:, 0].copy()
+        for k in range(1, e.shape[1]):  # summed in class order, as scikit-learn
+            total += e[:, k]
+        return self._onehot(y) - e / total[:, np.newaxis]
+
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
         per_row = logsumexp(raw, axis=1) - raw[np.arange(len(y)), y]
         return float(np.average(per_row, weights=w))
 
@@ -202,7 +254,7 @@ class _MultinomialLogLoss:
         # y is the 0/1 indicator of class k here, neg_g its column.
         p = y - neg_g
         factor = (self.n_outputs - 1) / self.n_outputs
-        return factor * _grouped_ratio(leaves, n_leaves, w * neg_g, w * p * (1 - p))
+        return _newton_per_leaf(leaves, n_leaves, neg_g, p * (1 - p), w, factor)
 
     def step(self, y, raw, h, w, k):
         p = _softmax(raw, axis=1)[:, k]
@@ -213,6 +265,82 @@ class _MultinomialLogLoss:
         )
 
 
+class _ExponentialLoss:
+    """AdaBoost's exponential loss for two classes, on half the log-odds of
+    ``classes_[1]``: ``y exp(-raw) + (1 - y) exp(raw)`` with y in {0, 1}."""
+
+    n_outputs = 1
+
+    def proba(self, raw):
+        p = expit(2.0 * raw[:, 0])
+        return np.column_stack([1 - p, p])
+
+    def raw_from_proba(self, proba):
+        p = np.clip(proba[:, 1], _EPS, 1 - _EPS)
+        return 0.5 * logit(p)[:, np.newaxis]
+
+    def neg_gradient(self, y, raw):
+        # As scikit-learn's (Cython) formulation.
+        e = np.exp(raw[:, 0])
+        return -(-y / e + (1 - y) * e)[:, np.newaxis]
+
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
+        r = raw[:, 0]
+        return float(np.average(y * np.exp(-r) + (1 - y) * np.exp(r), weights=w))
+
+    def _hessian(self, y, neg_g):
+        # y = 1: exp(-raw) = neg_g; y = 0: exp(raw) = -neg_g.
+        return np.where(y == 0, -neg_g, neg_g)
+
+    def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
+        # One Newton step per leaf.
+        return _newton_per_leaf(leaves, n_leaves, neg_g, self._hessian(y, neg_g), w)
+
+    def step(self, y, raw, h, w, k):
+        neg_g = self.neg_gradient(y, raw)[:, 0]
+        hessian = self._hessian(y, neg_g)
+        return _safe_ratio(np.sum(w * neg_g * h), np.sum(w * hessian * h * h))
+
+
+class _PinballLoss:
+    """Quantile (pinball) loss at level ``alpha``: the ``alpha`` quantile of
+    y given X is estimated."""
+
+    n_outputs = 1
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def _pointwise(self, residual):
+        return np.where(
+            residual >= 0, self.alpha * residual, (self.alpha - 1) * residual
+        )
+
+    def neg_gradient(self, y, raw):
+        return (self.alpha - (y < raw[:, 0]))[:, np.newaxis].astype(np.float64)
+
+    def __call__(self, y, raw, w=None):
+        raw = _as_2d(raw, y)
+        return float(np.average(self._pointwise(y - raw[:, 0]), weights=w))
+
+    def leaf_values(self, leaves, n_leaves, y, raw, neg_g, w):
+        residual = y - raw
+        return _per_leaf(
+            leaves,
+            n_leaves,
+            lambda r: _weighted_quantile(residual[r], w[r], self.alpha),
+        )
+
+    def step(self, y, raw, h, w, k):
+        residual = y - raw[:, 0]
+
+        def objective(gamma):
+            return np.sum(w * self._pointwise(residual - gamma * h))
+
+        return float(minimize_scalar(objective).x)
+
+
 def _make_loss(name, *, alpha=0.9, n_classes=2):
     """The loss object named ``name``."""
     if name == "squared_error":
@@ -221,6 +349,16 @@ def _make_loss(name, *, alpha=0.9, n_classes=2):
         return _AbsoluteError()
     if name == "huber":
         return _HuberLoss(alpha)
+    if name == "quantile":
+        return _PinballLoss(alpha)
+    if name == "exponential":
+        if n_classes > 2:
+            raise ValueError(
+                f"loss='exponential' is only suitable for a binary classification "
+                f"problem, you have n_classes={n_classes}. Please use "
+                "loss='log_loss' instead."
+            )
+        return _ExponentialLoss()
     if n_classes == 2:
         return _BinomialLogLoss()
     return _MultinomialLogLoss(n_classes)

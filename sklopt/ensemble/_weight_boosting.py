@@ -14,11 +14,13 @@ from sklearn.base import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from sklopt.ensemble._base import (
     _BaseEstimatorMixin,
     _check_classification_y,
     _check_sample_weight,
+    _class_columns,
     _make_member,
     _progress,
     _StagedScoreMixin,
@@ -123,8 +125,9 @@ class _BaseWeightBoosting(
             total = sample_weight.sum()
             if not np.isfinite(total):
                 warnings.warn(
-                    f"Sample weights overflowed at round {iboost + 1}; boosting "
-                    "stopped. Lower the learning_rate.",
+                    "Sample weights have reached infinite values at round "
+                    f"{iboost + 1}, causing overflow; boosting stopped after "
+                    f"{len(weights)} rounds. Lower the learning_rate.",
                     EarlyTerminationWarning,
                     stacklevel=4,
                 )
@@ -136,6 +139,29 @@ class _BaseWeightBoosting(
 
     def _check_base(self):
         """Checks of the base estimator beyond its type (subclass hook)."""
+
+    @property
+    def feature_importances_(self):
+        """The members' ``feature_importances_``, averaged with the member
+        weights ``estimator_weights_`` (as scikit-learn's AdaBoost).
+
+        Returns
+        -------
+        feature_importances_ : ndarray of shape (n_features,)
+        """
+        check_is_fitted(self)
+        try:
+            importances = [m.feature_importances_ for m in self.estimators_]
+        except AttributeError as exc:
+            raise AttributeError(
+                "Unable to compute feature importances since estimator does not "
+                "have a feature_importances_ attribute "
+                f"({type(self.estimator_).__name__})."
+            ) from exc
+        weights = self.estimator_weights_
+        return np.average(
+            np.asarray(importances), axis=0, weights=weights / weights.max()
+        )
 
     def _warn_stop(self, iboost, reason):
         if iboost < self.n_estimators - 1:
@@ -304,13 +330,13 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
             self.estimators_.pop()
             if not self.estimators_:
                 raise ValueError(
-                    f"The first member ({type(member).__name__}) is no better than "
-                    f"chance (weighted error {error:.4f} >= 1 - 1/{n_classes}); the "
-                    "ensemble cannot be fitted. Use a stronger 'estimator'."
+                    f"The first member ({type(member).__name__}) is worse than "
+                    f"random (weighted error {error:.4f} >= 1 - 1/{n_classes}); "
+                    "the ensemble cannot be fitted. Use a stronger 'estimator'."
                 )
             self._warn_stop(
                 iboost,
-                f"the next member is no better than chance (weighted error "
+                f"the next member is worse than random (weighted error "
                 f"{error:.4f} >= 1 - 1/{n_classes})",
             )
             return None
@@ -319,7 +345,9 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         )
         if iboost < self.n_estimators - 1:
             # Only positive weights are boosted (zero weights stay zero).
-            with np.errstate(divide="ignore"):
+            # An overflow is reported once, by the check of the weights' sum
+            # (EarlyTerminationWarning), not by numpy.
+            with np.errstate(divide="ignore", over="ignore"):
                 sample_weight = np.exp(
                     np.log(sample_weight)
                     + estimator_weight * incorrect * (sample_weight > 0)
@@ -451,6 +479,58 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         """
         for decision in self.staged_decision_function(X):
             yield self._proba_from_decision(decision)
+
+    def predict_members(self, X):
+        """Every member's predicted labels, in boosting order.
+
+        For boosting, the members were fitted in sequence on re-weighted (or
+        resampled) data, each focusing on its predecessors' errors: they are
+        not replicas of one model, and the ensemble is their vote weighted by
+        ``estimator_weights_``, not their majority.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_members, n_samples)
+            Labels in the space of ``classes_``.
+        """
+        X = self._validate_predict_X(X)
+        labels = np.stack([member.predict(X) for member in self.estimators_])
+        return labels.astype(self.classes_.dtype, copy=False)
+
+    def predict_proba_members(self, X):
+        """Every member's class probabilities over the ensemble's classes.
+
+        Members without ``predict_proba`` give one-hot votes; classes a member
+        did not see get probability 0. As for :meth:`predict_members`, the
+        ensemble is not their mean (SAMME combines the members' labels,
+        weighted by ``estimator_weights_``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_members, n_samples, n_classes)
+            Probabilities of each member, columns in the order of ``classes_``.
+        """
+        X = self._validate_predict_X(X)
+        out = np.zeros((len(self.estimators_), X.shape[0], self.n_classes_))
+        for i, member in enumerate(self.estimators_):
+            if hasattr(member, "predict_proba"):
+                out[i][:, _class_columns(member, self.classes_)] = member.predict_proba(
+                    X
+                )
+            else:
+                hit = member.predict(X)[:, np.newaxis] == self.classes_
+                out[i] = hit
+        return out
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -634,6 +714,26 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         X = self._validate_predict_X(X)
         predictions = np.array([member.predict(X) for member in self.estimators_])
         return self._weighted_median(predictions, self.estimator_weights_)
+
+    def predict_members(self, X):
+        """Every member's predictions, in boosting order.
+
+        The members were fitted in sequence on resamples weighted towards
+        their predecessors' errors; the ensemble is their weighted median
+        (weights ``estimator_weights_``), not their mean.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_members, n_samples)
+            Predictions of each member.
+        """
+        X = self._validate_predict_X(X)
+        return np.array([member.predict(X) for member in self.estimators_])
 
     def staged_predict(self, X):
         """Weighted-median predictions after each boosting round.

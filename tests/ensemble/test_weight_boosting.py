@@ -114,12 +114,12 @@ def test_no_better_than_chance_stops_or_raises():
     X = np.random.RandomState(0).normal(size=(40, 3))
     # After one round, the prior classifier's weighted error is exactly 1/2.
     y = np.array([0] * 30 + [1] * 10)
-    with pytest.warns(EarlyTerminationWarning, match="no better than chance"):
+    with pytest.warns(EarlyTerminationWarning, match="worse than random"):
         clf = AdaBoostClassifier(DummyClassifier(), n_estimators=5).fit(X, y)
     assert len(clf.estimators_) == 1
     assert clf.estimator_errors_[0] == pytest.approx(0.25)
     balanced = np.array([0, 1] * 20)
-    with pytest.raises(ValueError, match="no better than chance"):
+    with pytest.raises(ValueError, match="worse than random"):
         AdaBoostClassifier(DummyClassifier(), n_estimators=5).fit(X, balanced)
 
 
@@ -193,3 +193,82 @@ def test_data_dependent_errors(clf_data):
         AdaBoostRegressor(LogisticRegression()).fit(X, y)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         AdaBoostClassifier(LogisticRegression()).fit(np.full_like(X, np.nan), y)
+
+
+def test_weight_overflow_gives_one_warning_of_sklopt():
+    # learning_rate=23 makes the boosted weights overflow at the second round:
+    # sklopt warns once, with scikit-learn's wording; numpy's RuntimeWarning
+    # does not escape.
+    import warnings
+
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = AdaBoostClassifier(n_estimators=30, learning_rate=23.0).fit(X, y)
+    assert [type(w.message) for w in caught] == [EarlyTerminationWarning]
+    assert "Sample weights have reached infinite values" in str(caught[0].message)
+    assert len(clf.estimators_) == len(clf.estimator_weights_) < 30
+
+
+@pytest.mark.parametrize("Model", [AdaBoostClassifier, AdaBoostRegressor])
+def test_feature_importances_weighted_like_sklearn(Model, clf_data, reg_data):
+    X, y = clf_data if Model is AdaBoostClassifier else reg_data
+    ours = Model(n_estimators=10, random_state=0).fit(X, y)
+    # The members' importances averaged with the member weights (numpy).
+    expected = np.average(
+        [m.feature_importances_ for m in ours.estimators_],
+        axis=0,
+        weights=ours.estimator_weights_,
+    )
+    assert_allclose(ours.feature_importances_, expected, rtol=1e-12)
+    assert ours.feature_importances_.sum() == pytest.approx(1.0)
+    if Model is AdaBoostClassifier:
+        theirs = sk.AdaBoostClassifier(n_estimators=10, random_state=0).fit(X, y)
+        assert_allclose(
+            ours.feature_importances_, theirs.feature_importances_, atol=1e-8
+        )
+    with pytest.raises(AttributeError, match="feature_importances_"):
+        _ = (
+            Model(
+                Ridge() if Model is AdaBoostRegressor else LogisticRegression(),
+                n_estimators=2,
+            )
+            .fit(X, y)
+            .feature_importances_
+        )
+
+
+def test_predict_members_of_adaboost(clf_data, reg_data):
+    X, y = clf_data
+    clf = AdaBoostClassifier(n_estimators=8, random_state=0).fit(X, y)
+    labels = clf.predict_members(X)
+    proba = clf.predict_proba_members(X)
+    assert labels.shape == (len(clf.estimators_), X.shape[0])
+    assert proba.shape == (len(clf.estimators_), X.shape[0], 3)
+    assert_array_equal(labels[3], clf.estimators_[3].predict(X))
+    # SAMME from the members' labels (numpy): the decision function.
+    K, alpha = clf.n_classes_, clf.estimator_weights_
+    votes = np.where(labels[..., None] == clf.classes_, 1.0, -1.0 / (K - 1))
+    decision = np.einsum("m,mnk->nk", alpha, votes) / alpha.sum()
+    assert_allclose(decision, clf.decision_function(X), rtol=1e-12)
+    assert_allclose(proba.sum(axis=2), 1.0)
+    # Members without predict_proba (Perceptron): one-hot votes.
+    from sklearn.linear_model import Perceptron
+
+    votes = AdaBoostClassifier(Perceptron(), n_estimators=2, random_state=0)
+    one_hot = votes.fit(X, y).predict_proba_members(X)
+    assert set(np.unique(one_hot)) == {0.0, 1.0}
+    assert_array_equal(votes.classes_[one_hot.argmax(axis=2)], votes.predict_members(X))
+
+    X, y = reg_data
+    reg = AdaBoostRegressor(n_estimators=7, random_state=0).fit(X, y)
+    members = reg.predict_members(X)
+    assert members.shape == (len(reg.estimators_), X.shape[0])
+    # Weighted median over members (numpy) is the prediction.
+    order = np.argsort(members, axis=0)
+    cdf = np.cumsum(reg.estimator_weights_[order], axis=0)
+    at = np.argmax(cdf >= 0.5 * cdf[-1], axis=0)
+    median = members[order[at, np.arange(X.shape[0])], np.arange(X.shape[0])]
+    assert_allclose(median, reg.predict(X))

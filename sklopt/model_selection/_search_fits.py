@@ -21,6 +21,7 @@ each distinct warning once for the whole search (:func:`replay_warnings`).
 import contextlib
 import inspect
 import os
+import threading
 import time
 import traceback
 import warnings
@@ -38,6 +39,15 @@ from sklopt.exceptions import DivergenceError, NotBatchableError
 # --- torch threads and warnings of a task ----------------------------------
 
 
+# Thread-based joblib backends run several tasks in one process, where torch's
+# thread count, the warning filters and ``showwarning`` are process-wide: the
+# first task to start sets them and the last one to finish restores them.
+_LOCK = threading.Lock()
+_TORCH = {"depth": 0, "saved": None}
+_WARNINGS = {"depth": 0, "saved": None}
+_LOCAL = threading.local()
+
+
 @contextlib.contextmanager
 def torch_threads(n_threads):
     """Run with ``n_threads`` torch threads, restoring the count afterwards
@@ -47,29 +57,51 @@ def torch_threads(n_threads):
         return
     import torch  # a neural search only: the estimators have loaded it
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
+    with _LOCK:
+        if _TORCH["depth"] == 0:
+            _TORCH["saved"] = torch.get_num_threads()
+            torch.set_num_threads(n_threads)
+        _TORCH["depth"] += 1
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        with _LOCK:
+            _TORCH["depth"] -= 1
+            if _TORCH["depth"] == 0:
+                torch.set_num_threads(_TORCH["saved"])
+
+
+def _show(message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` while tasks record: a task's thread appends
+    to its own list, other threads show as before."""
+    records = getattr(_LOCAL, "records", None)
+    if records is None:
+        _WARNINGS["saved"][0](message, category, filename, lineno, file, line)
+    else:
+        records.append((category, str(message)))
 
 
 @contextlib.contextmanager
 def recorded_warnings():
-    """Record every warning of the block (for :func:`replay_warnings`)."""
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
+    """Record every warning of the block, as (category, message) pairs (for
+    :func:`replay_warnings`)."""
+    with _LOCK:
+        if _WARNINGS["depth"] == 0:
+            _WARNINGS["saved"] = (warnings.showwarning, warnings.filters[:])
+            warnings.showwarning = _show
+            warnings.simplefilter("always")
+        _WARNINGS["depth"] += 1
+    outer = getattr(_LOCAL, "records", None)
+    _LOCAL.records = records = []
+    try:
         yield records
-
-
-def _warning_key(record):
-    return record.category, str(record.message)
-
-
-def pack_warnings(records):
-    """Picklable (category, message) pairs of recorded warnings."""
-    return [_warning_key(r) for r in records]
+    finally:
+        _LOCAL.records = outer
+        with _LOCK:
+            _WARNINGS["depth"] -= 1
+            if _WARNINGS["depth"] == 0:
+                warnings.showwarning, warnings.filters[:] = _WARNINGS["saved"]
+                warnings._filters_mutated()
 
 
 def replay_warnings(packed, *, n_fits, owner):
@@ -115,7 +147,7 @@ def _parallel_fit(base, X, y, train, test, params, kwargs, n_threads):
         result = _fit_and_score(
             clone(base), X, y, train=train, test=test, parameters=params, **kwargs
         )
-    return result, pack_warnings(records)
+    return result, records
 
 
 # --- a stacked group -----------------------------------------------------------
@@ -164,7 +196,7 @@ def _parallel_stack(group, X, y, splits, kwargs, n_threads, batched):
                 ]
                 for candidate in group.candidates
             ]
-    return results, fallback, pack_warnings(records)
+    return results, fallback, records
 
 
 def _engine_takes_errors(final):

@@ -213,10 +213,26 @@ def test_interrupted_neural_fit_keeps_the_weights_so_far(iris_std, kind):
         lr=0.01, batch_size="full", max_epochs=5, augmentation=_InterruptAt()
     )
     _InterruptAt.reset(at=3)
-    with pytest.warns(TrainingInterruptedWarning, match="2 complete epochs"):
+    with pytest.raises(KeyboardInterrupt):
         estimator.fit(X, _target(estimator, X, y))
+    # the weights and history reached are kept, and the interrupt goes on
     assert estimator.n_iter_ == 2
+    assert len(estimator.history_) == 3
     assert np.isfinite(estimator.predict(X).astype(float)).all()
+
+
+def test_interrupted_neural_fit_stops_a_grid_search(iris_std):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = iris_std
+    _InterruptAt.reset(at=3)
+    search = GridSearchCV(
+        _interrupted_mlp(epochs=4), {"lr": [1e-3, 1e-2]}, cv=2, n_jobs=1
+    )
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    assert _InterruptAt.calls == 3  # no further candidate or fold was trained
+    assert not hasattr(search, "cv_results_")
 
 
 def test_interrupted_batched_bagging_keeps_nothing(iris_std):

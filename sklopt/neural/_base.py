@@ -1,106 +1,55 @@
-"""Shared base of the neural estimators.
+"""Shared base of the neural estimators: parameters, validation, the fit
+specification, prediction and the hooks other sklopt modules use (see
+``docs/dev/architecture.rst``)."""
 
-Design
-------
-The public estimators are plain scikit-learn estimators: ``__init__`` stores
-the hyperparameters, ``fit`` validates them (``_parameter_constraints``) and
-the data, builds a skorch net (:class:`~sklopt.neural._net._SkloptNet`,
-stored as ``net_``) and trains it with a batch-level loop.
-
-Randomness
-----------
-``fit`` draws one integer seed from ``random_state``
-(:func:`~sklopt.neural._device._derive_seed`: an int always gives the same
-seed, a ``RandomState`` advances by one draw, None uses fresh OS entropy;
-numpy's global generator is never used). The seed is split by
-``numpy.random.SeedSequence(seed).generate_state(7)`` into the streams
-``init, split, shuffle, noise, dropout, augment, mixing``
-(:class:`~sklopt.neural._device._RandomStreams` documents what each drives).
-Weight initialisation runs on the CPU inside ``torch.random.fork_rng`` with
-torch's CPU generator seeded by the ``init`` stream; every other draw uses a
-local ``torch.Generator`` or ``numpy.random.Generator``. The streams continue
-across ``partial_fit`` calls and warm-started fits, so two warm-started fits
-of 5 epochs equal one fit of 10 (without a stopping rule or schedule that
-looks at ``max_epochs``). The same ``random_state`` gives bit-identical
-results on the CPU; GPU kernels are not promised to be deterministic.
-
-Private hooks (used by other sklopt modules)
---------------------------------------------
-``_validate_training_data(X, y, sample_weight, reset=True)``
-    Validated float32 inputs (module input shape), encoded targets and
-    checked weights, as ``fit`` sees them.
-``_module_spec()``
-    ``(module_class, module_kwargs)`` of the fitted architecture.
-``_make_recipe(X_train, device='cpu')``
-    The :class:`~sklopt.neural._net._TrainingRecipe` of the hyperparameters.
-``_build_fitted(state_dict, *, n_features_in, classes=None, n_outputs=None,
-image_shape=None, history=None, feature_names_in=None)``
-    Turn an unfitted estimator into a fitted one from a module
-    ``state_dict`` and fitted metadata (no training), e.g. for the members of
-    a batched ensemble.
-``_batched_unsupported_reason()`` / ``_fit_batched(X, y, members, rows,
-sample_weights=None, verbose=0)``
-    Train many copies of the estimator (differing only in ``random_state``)
-    as one batched model, each exactly as its own ``fit`` on its rows would
-    (:mod:`sklopt.neural._batched`); used by the bagging ensembles and the
-    bootstrap rounds of :mod:`sklopt.model_selection`.
-``_forward(X)`` / ``_predict_output(X)``
-    Raw module outputs (logits or values) as numpy, after validation.
-:func:`sklopt.neural._functional._flat_loss_function`
-    The unregularised training loss on (X, y) as a function of the flat
-    parameter vector (for sharpness).
-"""
-
-import copy
-import warnings
+import dataclasses
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
-from sklopt.exceptions import DivergenceError, TrainingInterruptedWarning
 from sklopt.neural._augment import (
     IMAGE_AUGMENTATIONS,
     TABULAR_AUGMENTATIONS,
     _make_augmenter,
 )
-from sklopt.neural._data import _FitData, _TensorData
+from sklopt.neural._batched import (
+    _auto_reason,
+    _fit_members_batched,
+    _stacking_params,
+    _unsupported_reason,
+)
+from sklopt.neural._data import _FitData, _TensorData, _validate_sample_weight
 from sklopt.neural._device import _derive_seed, _RandomStreams, _resolve_device
 from sklopt.neural._losses import _normalize_weights
 from sklopt.neural._modules import ACTIVATIONS, MLP_NORMALIZATIONS
 from sklopt.neural._net import (
     PREDICT_CHUNK,
-    _Diverged,
-    _EpochProgressBar,
-    _SkloptNet,
-    _StopOnPlateau,
+    _continue_net,
+    _make_net,
+    _train_net,
     _TrainingRecipe,
 )
 from sklopt.neural._optim import (
     LR_SCHEDULES,
     OPTIMIZERS,
     _default_lr,
-    _lr_scheduler,
     _resolve_optimizer,
 )
 from sklopt.neural._persistence import _net_state, _restore_net
-from sklopt.utils._fit_guard import interrupts_propagate
+from sklopt.neural._rules import _warn_not_converged
+from sklopt.neural._spec import METADATA, _FitSpec, _history_frame
 from sklopt.utils._validation import (
     Integral,
     Interval,
     Real,
     StrOptions,
-    check_sample_weight,
     validate_data,
 )
-
-#: Columns of ``history_``.
-HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_score", "lr", "dur")
 
 # Hyperparameters that only shape the per-batch recipe: changing them between
 # partial_fit calls or warm-started fits keeps the same skorch net.
@@ -122,14 +71,6 @@ _RECIPE_PARAMS = frozenset(
 )
 
 
-def _validate_sample_weight(sample_weight, n_samples):
-    """None, or the checked weights (see
-    :func:`sklopt.utils._validation.check_sample_weight`)."""
-    if sample_weight is None:
-        return None
-    return check_sample_weight(sample_weight, n_samples)
-
-
 def _to_float32(X):
     """Cast validated float input to a writeable C-contiguous float32 array,
     checking that no value overflows float32."""
@@ -141,15 +82,6 @@ def _to_float32(X):
             "network uses; rescale the features (for example StandardScaler)."
         )
     return X32
-
-
-def _history_frame(history):
-    """The skorch history as a DataFrame with :data:`HISTORY_COLUMNS`."""
-    rows = [{key: row.get(key, np.nan) for key in HISTORY_COLUMNS} for row in history]
-    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
-    if len(frame):
-        frame["epoch"] = frame["epoch"].astype(int)
-    return frame
 
 
 class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
@@ -334,30 +266,6 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             drop_single=batch_norm,
         )
 
-    def _callbacks(self, early_stopping):
-        monitor = "valid_loss" if early_stopping else "train_loss"
-        callbacks = []
-        if self.lr_schedule is not None:
-            # Before the stopper, so that the schedule steps on the last epoch.
-            scheduler = _lr_scheduler(
-                self.lr_schedule,
-                max_epochs=self.max_epochs,
-                patience=self.patience,
-                tol=self.tol,
-                monitor=monitor,
-            )
-            callbacks.append(("lr_scheduler", scheduler))
-        stopper = _StopOnPlateau(
-            monitor=monitor,
-            patience=self.patience,
-            threshold=self.tol,
-            load_best=early_stopping,
-        )
-        callbacks.append(("early_stopping" if early_stopping else "plateau", stopper))
-        if self.verbose:
-            callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
-        return callbacks
-
     def _net_config(self, early_stopping):
         """The hyperparameters the skorch net is built from (with the
         early-stopping flag in effect: partial_fit never holds data out)."""
@@ -366,74 +274,44 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         config["early_stopping"] = early_stopping
         return config
 
-    def _make_net(self, device, streams, early_stopping):
-        """Build and initialise a new skorch net (weights from the ``init``
-        stream)."""
-        module_class, module_kwargs = self._module_spec()
-        optimizer_class, optimizer_kwargs = _resolve_optimizer(
-            self.optimizer, **self._optimizer_constants()
-        )
-        lr = optimizer_kwargs.pop("lr", None)
-        net = _SkloptNet(
-            module=module_class,
-            criterion=(
-                torch.nn.CrossEntropyLoss if self._classification else torch.nn.MSELoss
-            ),
-            optimizer=optimizer_class,
-            lr=lr,
-            max_epochs=self.max_epochs,
-            batch_size=PREDICT_CHUNK,
-            train_split=None,
-            callbacks=self._callbacks(early_stopping),
-            verbose=0,
-            device=device,
-            **{f"module__{k}": v for k, v in module_kwargs.items()},
-            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
-        )
-        streams.init_module(net.initialize)
-        net.streams_ = streams
-        net.sklopt_config_ = self._net_config(early_stopping)
-        return net
+    def _fitted_metadata(self):
+        """The fitted attributes of :data:`~sklopt.neural._spec.METADATA`
+        that validation set."""
+        return {name: getattr(self, name) for name in METADATA if hasattr(self, name)}
 
-    def _continue_net(self, device, early_stopping):
-        """The net to continue training: the fitted one when its
-        configuration is unchanged, else a new one holding its weights,
-        optimizer state (same optimizer and parameter groups), history and
-        random streams."""
-        old = self.net_
-        config = self._net_config(early_stopping)
-        if old.sklopt_config_ == config and str(old.device) == device:
-            return old
-        old_class, old_kwargs = type(old.module_), old.get_params_for("module")
-        new_class, new_kwargs = self._module_spec()
-        if old_class is not new_class or old_kwargs != new_kwargs:
-            changed = sorted(
-                k for k in new_kwargs if new_kwargs[k] != old_kwargs.get(k)
-            )
-            raise ValueError(
-                "warm_start=True and partial_fit continue training the fitted "
-                f"network, so its architecture cannot change; {changed} differ from "
-                "the fitted network. Set warm_start=False to train a new one."
-            )
-        streams = old.streams_
-        if streams.device != device:
-            streams = _RandomStreams(streams.seed, device)
-        net = self._make_net(device, streams, early_stopping)
-        net.module_.load_state_dict(old.module_.state_dict())
-        if type(old.optimizer_) is type(net.optimizer_):
-            settings = [
-                {k: v for k, v in g.items() if k != "params"}
-                for g in net.optimizer_.param_groups
-            ]
-            try:
-                net.optimizer_.load_state_dict(old.optimizer_.state_dict())
-            except ValueError:  # different parameter groups: start afresh
-                net.initialize_optimizer()
-            else:
-                for group, setting in zip(net.optimizer_.param_groups, settings):
-                    group.update(setting)
-        net.history_ = old.history_
-        return net
+    def _net_spec(self, device, early_stopping):
+        """The :class:`~sklopt.neural._spec._FitSpec` of the hyperparameters
+        and fitted metadata, without a training recipe (enough to build a
+        net)."""
+        module_class, module_kwargs = self._module_spec()
+        return _FitSpec(
+            name=type(self).__name__,
+            classification=self._classification,
+            module_class=module_class,
+            module_kwargs=module_kwargs,
+            optimizer=self.optimizer,
+            optimizer_name=self._optimizer_name(),
+            optimizer_constants=self._optimizer_constants(),
+            lr=self._effective_lr(),
+            recipe=None,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            tol=self.tol,
+            early_stopping=early_stopping,
+            lr_schedule=self.lr_schedule,
+            dropout=float(self.dropout),
+            device=device,
+            verbose=self.verbose,
+            metadata=self._fitted_metadata(),
+        )
+
+    def _fit_spec(self, X_train, device, early_stopping):
+        """The :class:`~sklopt.neural._spec._FitSpec` of a fit on training
+        inputs ``X_train`` (after validation set the fitted metadata)."""
+        recipe = self._make_recipe(X_train, device)
+        self._check_data_dependent(X_train)
+        spec = self._net_spec(device, early_stopping)
+        return dataclasses.replace(spec, recipe=recipe)
 
     def _split(self, X, target, weight, streams, early_stopping):
         """Training and validation tensors (the validation part is held out
@@ -483,113 +361,49 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
         try:
-            net = self._train(X, y, sample_weight, incremental, classes, continuing)
+            spec, result = self._train(
+                X, y, sample_weight, incremental, classes, continuing
+            )
         except BaseException:
             if not continuing:
                 # validate_data may already have reset the fitted metadata:
                 # never leave it next to an older net_.
                 self._clear_fitted()
             raise
-        if net.stop_reason_ == "interrupted":
-            if interrupts_propagate():
-                # A member of an sklopt ensemble or bootstrap study: one
-                # Ctrl-C stops the whole fit, which decides what to keep.
-                raise KeyboardInterrupt
-            kept = (
-                f"the weights of its best epoch ({self.best_epoch_})"
-                if "early_stopping" in dict(net.callbacks_)
-                else f"the weights trained so far ({self.n_iter_} complete epochs)"
-            )
-            warnings.warn(
-                f"Training of {type(self).__name__} was interrupted "
-                f"(KeyboardInterrupt); the estimator keeps {kept}.",
-                TrainingInterruptedWarning,
-                stacklevel=3,
-            )
-        elif net.stop_reason_ == "max_epochs" and not incremental:
-            warnings.warn(
-                f"{type(self).__name__}: maximum number of epochs (max_epochs="
-                f"{self.max_epochs}) reached and the optimization hasn't converged "
-                "yet.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        self._apply_result(result)
+        if result.stop_reason == "interrupted":
+            # The weights reached so far and history_ are kept; the
+            # interrupt goes on to the caller (a search or ensemble stops).
+            raise KeyboardInterrupt
+        if result.stop_reason == "max_epochs" and not incremental:
+            _warn_not_converged(spec)
         return self
 
     def _train(self, X, y, sample_weight, incremental, classes, continuing):
-        """Validate, build or continue the net, train it, set the fitted
-        attributes; return the net."""
+        """Validate the data, build or continue the net and train it (the
+        single-fit engine); return the fit specification and result."""
         self._check_hyperparameters()
         X, target, sample_weight = self._validate_training_data(
             X, y, sample_weight, reset=not continuing, classes=classes
         )
         device = _resolve_device(self.device)
         early_stopping = self.early_stopping and not incremental
+        config = self._net_config(early_stopping)
         if continuing:
-            net = self._continue_net(device, early_stopping)
+            net = _continue_net(self.net_, self._net_spec(device, early_stopping), config)
             streams = net.streams_
         else:
             streams = _RandomStreams(_derive_seed(self.random_state), device)
         train, valid = self._split(X, target, sample_weight, streams, early_stopping)
-        recipe = self._make_recipe(train.X, device)
-        self._check_data_dependent(train.X)
+        spec = self._fit_spec(train.X, device, early_stopping)
         if not continuing:
-            net = self._make_net(device, streams, early_stopping)
-        snapshot = self._snapshot(net) if continuing else None
+            net = _make_net(spec, streams, config)
         epochs = 1 if incremental else self.max_epochs
-        try:
-            net.partial_fit(_FitData(train, valid, epochs), recipe=recipe)
-        except _Diverged as exc:
-            self._recover_from_divergence(net, exc, early_stopping, snapshot)
-        self._set_fitted(net, device)
-        return net
+        result = _train_net(net, spec, _FitData(train, valid, epochs), continuing)
+        return spec, result
 
     def _check_data_dependent(self, X_train):
         """Checks of hyperparameters against the training inputs."""
-
-    @staticmethod
-    def _snapshot(net):
-        return (
-            copy.deepcopy(net.module_.state_dict()),
-            copy.deepcopy(net.optimizer_.state_dict()),
-            len(net.history),
-        )
-
-    def _recover_from_divergence(self, net, exc, early_stopping, snapshot):
-        stopper = dict(net.callbacks_).get("early_stopping")
-        best = None if stopper is None else stopper.best_model_weights_
-        if early_stopping and best is not None:
-            net.module_.load_state_dict(best)
-            net.initialize_optimizer()
-            net.stop_reason_ = "diverged"
-            warnings.warn(
-                f"{type(self).__name__}: training diverged at epoch {exc.epoch} "
-                f"(training loss {exc.loss}); the weights of the best epoch "
-                f"({stopper.best_epoch_}) were restored. A smaller lr (now "
-                f"{self._effective_lr()}) avoids this.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-            return
-        if snapshot is not None:
-            module_state, optimizer_state, n_epochs = snapshot
-            net.module_.load_state_dict(module_state)
-            net.optimizer_.load_state_dict(optimizer_state)
-            del net.history[n_epochs:]
-        lr = self._effective_lr()
-        suggestion = f" (for example lr={lr / 10:g})" if lr is not None else ""
-        raise DivergenceError(
-            f"Training of {type(self).__name__} diverged at epoch {exc.epoch}: the "
-            f"training loss became {exc.loss}. The learning rate is too large for "
-            f"this problem: lr={lr} with optimizer={self._optimizer_name()}. Use a "
-            f"smaller lr{suggestion}, set clip_grad_norm, or set "
-            "early_stopping=True to keep the best finite weights. "
-            + (
-                "The estimator keeps its weights from before this call."
-                if snapshot is not None
-                else "The estimator is left unfitted."
-            )
-        ) from None
 
     def _optimizer_name(self):
         if isinstance(self.optimizer, str):
@@ -601,16 +415,59 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             if name.endswith("_") and not name.startswith("__"):
                 delattr(self, name)
 
-    def _set_fitted(self, net, device):
+    def _apply_result(self, result, spec=None):
+        """Set the fitted attributes from a training engine's
+        :class:`~sklopt.neural._spec._FitResult` (the single-fit engine,
+        the stacked engine and unpickling all end here).
+
+        With ``spec`` (the fit's :class:`~sklopt.neural._spec._FitSpec`), the
+        fitted metadata is set from it and, when the result carries weights
+        instead of a net, the net is built from them.
+        """
+        if spec is not None:
+            for name, value in spec.metadata.items():
+                setattr(self, name, value)
+        net = result.net
+        if net is None:
+            net = self._net_from_result(result, spec)
         self.net_ = net
-        self.device_ = device
+        self.device_ = str(net.device)
         self.history_ = _history_frame(net.history)
         self.n_iter_ = int(self.history_["train_loss"].notna().sum())
         stopper = dict(net.callbacks_).get("early_stopping")
-        if stopper is not None and getattr(stopper, "best_epoch_", 0):
+        if result.best_epoch is not None:
+            self.best_epoch_ = int(result.best_epoch)
+        elif stopper is not None and getattr(stopper, "best_epoch_", 0):
             self.best_epoch_ = int(stopper.best_epoch_)
         else:
             self.best_epoch_ = self.n_iter_
+        return self
+
+    def _net_from_result(self, result, spec):
+        """A skorch net holding a result's weights, optimizer state,
+        learning rate, history and random streams."""
+        streams = result.streams
+        if streams is None:
+            streams = _RandomStreams(_derive_seed(self.random_state), spec.device)
+        net = _make_net(spec, streams, self._net_config(spec.early_stopping))
+        net.module_.load_state_dict(result.state_dict)
+        if result.optimizer_state:
+            params = dict(net.module_.named_parameters())
+            for name, state in result.optimizer_state.items():
+                net.optimizer_.state[params[name]] = state
+        if result.lr is not None:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = result.lr
+        history = result.history
+        if isinstance(history, pd.DataFrame):
+            history = history.to_dict("records")
+        for record in history or ():
+            net.history.new_epoch()
+            for key, value in record.items():
+                if not (isinstance(value, float) and np.isnan(value)):
+                    net.history.record(key, value)
+        net.stop_reason_ = result.stop_reason
+        return net
 
     # ---- prediction ---------------------------------------------------------
     def _forward(self, X):
@@ -647,115 +504,39 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
     def _predict_output(self, X):
         return self._forward(self._validate_predict_X(X))
 
-    # ---- building a fitted estimator without training -----------------------
-    def _build_fitted(
-        self,
-        state_dict,
-        *,
-        n_features_in,
-        classes=None,
-        n_outputs=None,
-        image_shape=None,
-        history=None,
-        feature_names_in=None,
-        device="cpu",
-        streams=None,
-        best_epoch=None,
-        optimizer_state=None,
-        lr=None,
-    ):
-        """Make this (unfitted) estimator a fitted one from module weights.
-
-        Parameters
-        ----------
-        state_dict : dict
-            ``module.state_dict()`` of the architecture that ``fit`` would
-            build from the hyperparameters and the metadata below.
-        n_features_in : int
-        classes : array-like or None
-            ``classes_`` (classifiers).
-        n_outputs : int or None
-            Number of regression targets (regressors; 1 for 1-D y).
-        image_shape : tuple or None
-            ``(C, H, W)`` (CNNClassifier).
-        history : DataFrame, list of dict or None
-            Per-epoch records with keys among :data:`HISTORY_COLUMNS`.
-        feature_names_in : array-like of str or None
-        device : str
-        streams : _RandomStreams or None
-            The random streams of the training run, so that warm-started fits
-            and ``partial_fit`` continue them; None starts them from the seed
-            of ``random_state``.
-        best_epoch : int or None
-            ``best_epoch_`` (default: the number of epochs in ``history``).
-        optimizer_state : dict or None
-            Per-parameter optimizer state (``{parameter name: {key:
-            tensor}}``, the keys of the torch optimizer's ``state``), so that
-            continued training resumes the optimizer.
-        lr : float or None
-            The learning rate reached (after a schedule), set in the
-            optimizer's parameter groups.
-
-        Returns
-        -------
-        self
-        """
-        self._check_hyperparameters()
-        self.n_features_in_ = int(n_features_in)
-        if feature_names_in is not None:
-            self.feature_names_in_ = np.asarray(feature_names_in, dtype=object)
-        self._set_metadata(
-            classes=classes, n_outputs=n_outputs, image_shape=image_shape
-        )
-        device = _resolve_device(device)
-        if streams is None:
-            streams = _RandomStreams(_derive_seed(self.random_state), device)
-        net = self._make_net(device, streams, self.early_stopping)
-        net.module_.load_state_dict(state_dict)
-        if optimizer_state is not None:
-            params = dict(net.module_.named_parameters())
-            for name, state in optimizer_state.items():
-                net.optimizer_.state[params[name]] = state
-        if lr is not None:
-            for group in net.optimizer_.param_groups:
-                group["lr"] = lr
-        if history is not None:
-            records = (
-                history.to_dict("records")
-                if isinstance(history, pd.DataFrame)
-                else history
-            )
-            for record in records:
-                net.history.new_epoch()
-                for key, value in record.items():
-                    if not (isinstance(value, float) and np.isnan(value)):
-                        net.history.record(key, value)
-        net.stop_reason_ = None
-        self._set_fitted(net, device)
-        if best_epoch is not None:
-            self.best_epoch_ = int(best_epoch)
-        return self
-
     # ---- batched training of many copies (ensembles, bootstrap rounds) ------
     def _batched_unsupported_reason(self):
         """Why copies of this estimator cannot be trained together as one
         batched model, or None when they can (settings only; see
         :func:`sklopt.neural._batched._unsupported_reason`)."""
-        from sklopt.neural._batched import _unsupported_reason
-
         return _unsupported_reason(self)
 
     def _batched_auto_reason(self):
         """Why ``batched='auto'`` trains copies of this estimator one by one
         although they could be batched (speed), or None (see
         :func:`sklopt.neural._batched._auto_reason`)."""
-        from sklopt.neural._batched import _auto_reason
-
         return _auto_reason(self)
 
-    def _fit_batched(self, X, y, members, rows, sample_weights=None, *, verbose=0):
+    def _stacking_params(self):
+        """The parameters in which the members of one stack may differ.
+
+        Members given to :meth:`_fit_batched` must be copies of this
+        estimator that differ at most in these parameters (per-member
+        optimizer constants, regularizers, schedule and early-stopping
+        settings, ``random_state``); every other parameter is structural
+        and must be equal. Searches group their candidates with it.
+
+        Returns
+        -------
+        names : frozenset of str
+        """
+        return _stacking_params(self)
+
+    def _fit_batched(
+        self, X, y, members, rows, sample_weights=None, *, verbose=0, errors="raise"
+    ):
         """Fit ``members`` (unfitted copies of this estimator that differ at
-        most in ``random_state``) as one batched model.
+        most in :meth:`_stacking_params`) as one batched model.
 
         Member ``i`` ends up as if ``members[i].fit(X[rows[i]], y[rows[i]],
         sample_weight=sample_weights[i])`` had been called (see
@@ -772,21 +553,21 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
             Sample weights of each member's rows.
         verbose : int
             A progress bar over the epochs.
+        errors : {'raise', 'collect'}
+            What a member whose training diverges does:
+            ``'raise'`` raises its :class:`~sklopt.exceptions.DivergenceError`
+            (as its own fit would), ``'collect'`` returns that exception at
+            its position while the other members train on.
 
         Returns
         -------
-        members : list of fitted estimators
-            The same objects as ``members``, fitted.
+        members : list of fitted estimators (or exceptions)
+            The same objects as ``members``, fitted; with
+            ``errors='collect'``, a diverged member's DivergenceError instead.
         """
-        from sklopt.neural._batched import _fit_members_batched
-
         return _fit_members_batched(
-            self, X, y, members, rows, sample_weights, verbose=verbose
+            self, X, y, members, rows, sample_weights, verbose=verbose, errors=errors
         )
-
-    @abstractmethod
-    def _set_metadata(self, *, classes, n_outputs, image_shape):
-        """Set the fitted target/input metadata (for _build_fitted)."""
 
     # ---- persistence --------------------------------------------------------
     def __getstate__(self):

@@ -268,13 +268,3 @@ class CNNClassifier(_BaseNeuralClassifier):
             "dropout": float(self.dropout),
             "normalization": self.normalization,
         }
-
-    def _set_metadata(self, *, classes, n_outputs, image_shape):
-        super()._set_metadata(
-            classes=classes, n_outputs=n_outputs, image_shape=image_shape
-        )
-        self.image_shape_ = _resolve_image_shape(
-            image_shape if image_shape is not None else self.image_shape,
-            self.n_features_in_,
-            None,
-        )

@@ -13,6 +13,9 @@ a larger one stays on the CPU and each batch is moved when it is used.
 
 import torch
 
+from sklopt.neural._rules import _n_batches
+from sklopt.utils._validation import check_sample_weight
+
 #: Data sets up to this size (bytes) are moved to the device once per fit.
 DEVICE_RESIDENT_BYTES = 1 << 30
 
@@ -92,11 +95,7 @@ class _BatchIterator:
         self.drop_single = drop_single
 
     def __len__(self):
-        n, size = len(self.data), self.batch_size
-        count = -(-n // size)
-        if self.drop_single and count > 1 and n % size == 1:
-            count -= 1
-        return count
+        return _n_batches(len(self.data), self.batch_size, self.drop_single)
 
     def __iter__(self):
         tensors = self.data.tensors()
@@ -117,3 +116,11 @@ class _BatchIterator:
                     for t in batch
                 )
             yield batch
+
+
+def _validate_sample_weight(sample_weight, n_samples):
+    """None, or the checked weights (see
+    :func:`sklopt.utils._validation.check_sample_weight`)."""
+    if sample_weight is None:
+        return None
+    return check_sample_weight(sample_weight, n_samples)

@@ -1,27 +1,5 @@
-"""The skorch net behind the estimators, with a batch-level training loop.
-
-:class:`_SkloptNet` is a :class:`skorch.NeuralNet` whose training loop
-consumes pre-built tensors (:class:`~sklopt.neural._data._FitData`) instead
-of a ``Dataset``/``DataLoader``, and writes the history once per epoch
-instead of once per batch; epoch-level skorch callbacks (``EpochTimer``,
-``EarlyStopping``, ``LRScheduler``) work as usual. Batch-level callback
-hooks (``on_batch_begin``/``on_batch_end``/``on_grad_computed``) are not
-called: the per-batch work is done by the small functions below, which a
-batched trainer can reuse.
-
-One training step, in order (:func:`_prepare_batch` then
-:func:`_optimizer_step`):
-
-1. augmentation (``augment`` stream),
-2. input noise (``noise`` stream),
-3. targets: one-hot + label smoothing (classifiers, when soft targets are
-   needed),
-4. mixup or CutMix (``mixing`` stream),
-5. inside the optimizer closure: weight noise on the decayed weights
-   (``noise`` stream), forward pass (dropout masks from the ``dropout``
-   stream), weighted loss, backward, clean weights restored, L1 subgradient
-   added, gradient norm clipped; then the optimizer step.
-"""
+"""The single-fit engine: a skorch net trained with a batch-level loop,
+and the per-batch steps (see ``docs/dev/architecture.rst``)."""
 
 import copy
 import dataclasses
@@ -33,7 +11,9 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
 from skorch.utils import noop
 
+from sklopt.exceptions import DivergenceError
 from sklopt.neural._data import _BatchIterator, _FitData
+from sklopt.neural._device import _RandomStreams
 from sklopt.neural._losses import (
     _accuracy,
     _classification_loss,
@@ -42,7 +22,20 @@ from sklopt.neural._losses import (
 )
 from sklopt.neural._mixing import _mix_batch, _smooth_targets
 from sklopt.neural._modules import _set_dropout_generator
-from sklopt.neural._optim import _decayed_parameters, _param_groups
+from sklopt.neural._optim import (
+    _decayed_parameters,
+    _param_groups,
+    _resolve_optimizer,
+)
+from sklopt.neural._rules import (
+    _divergence_message,
+    _monitor,
+    _optimizer_kwargs,
+    _PlateauRule,
+    _schedule_callback,
+    _warn_restored,
+)
+from sklopt.neural._spec import _FitResult
 from sklopt.neural._regularizers import (
     _add_input_noise,
     _add_l1_gradient,
@@ -53,6 +46,10 @@ from sklopt.neural._regularizers import (
 
 #: Rows per forward pass at prediction and validation time.
 PREDICT_CHUNK = 8192
+
+
+class _Stopped(Exception):
+    """Raised by the stopping callback to end training."""
 
 
 class _Diverged(Exception):
@@ -191,15 +188,9 @@ class _EpochProgressBar(Callback):
 
 
 class _StopOnPlateau(EarlyStopping):
-    """skorch's EarlyStopping with scikit-learn's MLP stopping rule.
-
-    An epoch counts as a miss when the monitored loss is not below the best
-    loss so far minus ``threshold`` (sklearn's ``tol``); the best loss (and,
-    with ``load_best``, the best weights and ``best_epoch_``) is updated on
-    any decrease. Training stops after ``patience`` consecutive misses.
-    Compared with skorch's rule, a slow steady decrease smaller than ``tol``
-    per epoch ends training, as in sklearn.
-    """
+    """skorch's EarlyStopping with scikit-learn's MLP stopping rule
+    (:class:`~sklopt.neural._rules._PlateauRule`); with ``load_best`` it
+    keeps the weights of the best epoch."""
 
     def __init__(
         self, monitor="train_loss", patience=10, threshold=1e-4, load_best=False
@@ -214,19 +205,19 @@ class _StopOnPlateau(EarlyStopping):
             load_best=load_best,
         )
 
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.rule_ = _PlateauRule(self.patience, self.threshold)
+
     def on_epoch_end(self, net, **kwargs):
-        current = net.history[-1, self.monitor]
-        if current > self.dynamic_threshold_ - self.threshold:
-            self.misses_ += 1
-        else:
-            self.misses_ = 0
-        if current < self.dynamic_threshold_:
-            self.dynamic_threshold_ = current
-            self.best_epoch_ = net.history[-1, "epoch"]
+        epoch = net.history[-1, "epoch"]
+        if self.rule_.update(net.history[-1, self.monitor], epoch):
+            self.best_epoch_ = epoch
             if self.load_best:
                 self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
-        if self.misses_ >= self.patience:
-            raise KeyboardInterrupt
+        self.misses_ = self.rule_.misses
+        if self.rule_.stopped:
+            raise _Stopped
 
 
 class _SkloptNet(NeuralNet):
@@ -248,14 +239,8 @@ class _SkloptNet(NeuralNet):
         _, kwargs = self.get_params_for_optimizer(
             "optimizer", self.get_all_learnable_params()
         )
-        weight_decay = kwargs.pop("weight_decay", None)
-        if kwargs.get("lr") is None:
-            kwargs.pop("lr", None)
-        groups = _param_groups(self.module_, weight_decay or 0.0)
-        if weight_decay == 0.0:
-            # No decay asked for: say so, as some optimizers decay by default
-            # (AdamW: 0.01).
-            kwargs["weight_decay"] = 0.0
+        kwargs, weight_decay = _optimizer_kwargs(kwargs)
+        groups = _param_groups(self.module_, weight_decay)
         try:
             self.optimizer_ = self.optimizer(groups, **kwargs)
         except (TypeError, ValueError) as exc:
@@ -320,18 +305,17 @@ class _SkloptNet(NeuralNet):
                 if valid is not None:
                     self._validate(valid, recipe)
                 self.notify("on_epoch_end", **on_epoch_kwargs)
+        except _Stopped:
+            self.stop_reason_ = self._stopping_callback()
         except KeyboardInterrupt:
-            self.stop_reason_ = self._stopping_callback() or "interrupted"
+            self.stop_reason_ = "interrupted"
         finally:
             _set_dropout_generator(self.module_, None)
         return self
 
     def _stopping_callback(self):
         for name, callback in self.callbacks_:
-            if (
-                isinstance(callback, EarlyStopping)
-                and callback.misses_ >= callback.patience
-            ):
+            if isinstance(callback, _StopOnPlateau) and callback.rule_.stopped:
                 return name
         return None
 
@@ -393,3 +377,136 @@ class _SkloptNet(NeuralNet):
             for start in range(0, len(X), PREDICT_CHUNK)
         ]
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+
+
+# ---- the single-fit engine: build, continue and train a net for a spec -------
+def _callbacks(spec):
+    """The net's epoch callbacks: schedule, stop rule, progress bar."""
+    callbacks = []
+    scheduler = _schedule_callback(spec)
+    if scheduler is not None:
+        # Before the stopper, so that the schedule steps on the last epoch.
+        callbacks.append(("lr_scheduler", scheduler))
+    stopper = _StopOnPlateau(
+        monitor=_monitor(spec.early_stopping),
+        patience=spec.patience,
+        threshold=spec.tol,
+        load_best=spec.early_stopping,
+    )
+    name = "early_stopping" if spec.early_stopping else "plateau"
+    callbacks.append((name, stopper))
+    if spec.verbose:
+        callbacks.append(("progress_bar", _EpochProgressBar(spec.name)))
+    return callbacks
+
+
+def _make_net(spec, streams, config):
+    """A new skorch net for ``spec``, initialised from the ``init`` stream;
+    ``config`` (the hyperparameters it is built from) is kept with it."""
+    optimizer_class, optimizer_kwargs = _resolve_optimizer(
+        spec.optimizer, **spec.optimizer_constants
+    )
+    lr = optimizer_kwargs.pop("lr", None)
+    net = _SkloptNet(
+        module=spec.module_class,
+        criterion=(
+            torch.nn.CrossEntropyLoss if spec.classification else torch.nn.MSELoss
+        ),
+        optimizer=optimizer_class,
+        lr=lr,
+        max_epochs=spec.max_epochs,
+        batch_size=PREDICT_CHUNK,
+        train_split=None,
+        callbacks=_callbacks(spec),
+        verbose=0,
+        device=spec.device,
+        **{f"module__{k}": v for k, v in spec.module_kwargs.items()},
+        **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+    )
+    streams.init_module(net.initialize)
+    net.streams_ = streams
+    net.sklopt_config_ = config
+    return net
+
+
+def _continue_net(old, spec, config):
+    """The net to continue training: ``old`` when its configuration is
+    unchanged, else a new one holding its weights, optimizer state (same
+    optimizer and parameter groups), history and random streams."""
+    device = spec.device
+    if old.sklopt_config_ == config and str(old.device) == device:
+        return old
+    old_class, old_kwargs = type(old.module_), old.get_params_for("module")
+    new_kwargs = spec.module_kwargs
+    if old_class is not spec.module_class or old_kwargs != new_kwargs:
+        changed = sorted(k for k in new_kwargs if new_kwargs[k] != old_kwargs.get(k))
+        raise ValueError(
+            "warm_start=True and partial_fit continue training the fitted "
+            f"network, so its architecture cannot change; {changed} differ from "
+            "the fitted network. Set warm_start=False to train a new one."
+        )
+    streams = old.streams_
+    if streams.device != device:
+        streams = _RandomStreams(streams.seed, device)
+    net = _make_net(spec, streams, config)
+    net.module_.load_state_dict(old.module_.state_dict())
+    if type(old.optimizer_) is type(net.optimizer_):
+        settings = [
+            {k: v for k, v in g.items() if k != "params"}
+            for g in net.optimizer_.param_groups
+        ]
+        try:
+            net.optimizer_.load_state_dict(old.optimizer_.state_dict())
+        except ValueError:  # different parameter groups: start afresh
+            net.initialize_optimizer()
+        else:
+            for group, setting in zip(net.optimizer_.param_groups, settings):
+                group.update(setting)
+    net.history_ = old.history_
+    return net
+
+
+def _train_net(net, spec, data, continuing):
+    """Train ``net`` on ``data`` (a :class:`~sklopt.neural._data._FitData`)
+    as ``spec`` says; return the :class:`~sklopt.neural._spec._FitResult`.
+
+    A diverged fit keeps the best epoch's weights with early stopping (a
+    warning), else raises :class:`~sklopt.exceptions.DivergenceError` after
+    putting back the weights from before a continued fit.
+    """
+    snapshot = None
+    if continuing:
+        snapshot = (
+            copy.deepcopy(net.module_.state_dict()),
+            copy.deepcopy(net.optimizer_.state_dict()),
+            len(net.history),
+        )
+    try:
+        net.partial_fit(data, recipe=spec.recipe)
+    except _Diverged as exc:
+        _recover_from_divergence(net, exc, spec, snapshot)
+    return _FitResult(net=net, stop_reason=net.stop_reason_)
+
+
+def _recover_from_divergence(net, exc, spec, snapshot):
+    stopper = dict(net.callbacks_).get("early_stopping")
+    best = None if stopper is None else stopper.best_model_weights_
+    if spec.early_stopping and best is not None:
+        net.module_.load_state_dict(best)
+        net.initialize_optimizer()
+        net.stop_reason_ = "diverged"
+        _warn_restored(spec, [exc.epoch], best_epoch=stopper.best_epoch_, loss=exc.loss)
+        return
+    if snapshot is not None:
+        module_state, optimizer_state, n_epochs = snapshot
+        net.module_.load_state_dict(module_state)
+        net.optimizer_.load_state_dict(optimizer_state)
+        del net.history[n_epochs:]
+    kept = (
+        "The estimator keeps its weights from before this call."
+        if snapshot is not None
+        else "The estimator is left unfitted."
+    )
+    raise DivergenceError(
+        _divergence_message(spec, exc.epoch, exc.loss) + " " + kept
+    ) from None

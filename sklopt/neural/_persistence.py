@@ -25,6 +25,8 @@ import torch
 from skorch.history import History
 
 from sklopt.neural._device import _RandomStreams
+from sklopt.neural._net import _make_net
+from sklopt.neural._spec import _FitResult
 
 #: Version of the state layout, stored with it.
 STATE_VERSION = 1
@@ -133,8 +135,6 @@ def _available_device(device, owner):
 def _restore_net(estimator, state):
     """Rebuild ``estimator.net_`` (and ``device_``, ``history_``) from
     :func:`_net_state`, on the saved device or on the CPU without CUDA."""
-    from sklopt.neural._base import _history_frame
-
     device = _available_device(state["device"], type(estimator).__name__)
     config = state["config"]
     # The net is built from the hyperparameters it was fitted with, which
@@ -142,11 +142,16 @@ def _restore_net(estimator, state):
     builder = copy.copy(estimator)
     vars(builder).update(config)
     streams = _load_streams(state["streams"])
-    net = builder._make_net(device, streams, config["early_stopping"])
+    spec = builder._net_spec(device, config["early_stopping"])
+    net = _make_net(spec, streams, config)
     net.module_.load_state_dict(_to_tensor(state["module"]))
     _load_optimizer_state(net.optimizer_, state["optimizer"])
     net.history_ = History(copy.deepcopy(state["history"]))
     net.stop_reason_ = state["stop_reason"]
-    estimator.net_ = net
-    estimator.device_ = device
-    estimator.history_ = _history_frame(net.history)
+    estimator._apply_result(
+        _FitResult(
+            net=net,
+            stop_reason=net.stop_reason_,
+            best_epoch=getattr(estimator, "best_epoch_", None),
+        )
+    )

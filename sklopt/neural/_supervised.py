@@ -47,9 +47,6 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
     def _n_outputs(self):
         return len(self.classes_)
 
-    def _set_metadata(self, *, classes, n_outputs, image_shape):
-        self.classes_ = np.asarray(classes)
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to training data.
@@ -159,10 +156,6 @@ class _BaseNeuralRegressor(RegressorMixin, _BaseNeural):
 
     def _n_outputs(self):
         return self.n_outputs_
-
-    def _set_metadata(self, *, classes, n_outputs, image_shape):
-        self.n_outputs_ = int(n_outputs)
-        self._y_ndim = 1 if self.n_outputs_ == 1 else 2
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

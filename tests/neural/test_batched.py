@@ -24,10 +24,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklopt.exceptions import (
     DivergenceError,
     NotBatchableError,
-    TrainingInterruptedWarning,
 )
 from sklopt.neural import OPTIMIZERS, CNNClassifier, MLPClassifier, MLPRegressor
-from sklopt.neural._batched import _BatchedTrainer, _n_batches
+from sklopt.neural._batched._trainer import _BatchedTrainer
+from sklopt.neural._rules import _n_batches
 
 # float32 training: the stacked matrix products and reductions may round
 # differently from the separate ones (a few ulp per step).
@@ -328,9 +328,12 @@ def test_progress_bar_and_interrupt(monkeypatch, clf_data, capsys):
     est = _clf(max_epochs=10)
     members = [clone(est).set_params(random_state=s) for s in range(2)]
     rows, _ = _draws(len(X), 2, weighted=False)
-    with pytest.warns(TrainingInterruptedWarning):
-        fitted = est._fit_batched(X, y, members, rows, verbose=1)
-    assert [m.n_iter_ for m in fitted] == [3, 3]
+    with pytest.raises(KeyboardInterrupt):
+        est._fit_batched(X, y, members, rows, verbose=1)
+    # the members keep the weights and history reached
+    assert [m.n_iter_ for m in members] == [3, 3]
+    assert all(len(m.history_) == 3 for m in members)
+    assert all(np.isfinite(m.predict_proba(X)).all() for m in members)
     assert "(batched)" in capsys.readouterr().err
 
 
@@ -432,9 +435,9 @@ def test_cnn_members_on_colour_images():
 def test_members_must_be_copies(clf_data):
     X, y = clf_data
     est = _clf()
-    members = [clone(est), clone(est).set_params(dropout=0.5)]
+    members = [clone(est), clone(est).set_params(activation="tanh")]
     rows, _ = _draws(len(X), 2, weighted=False)
-    with pytest.raises(NotBatchableError, match=r"differ: \['dropout'\]"):
+    with pytest.raises(NotBatchableError, match=r"differ: \['activation'\]"):
         est._fit_batched(X, y, members, rows)
     with pytest.raises(NotBatchableError, match="torch optimizer class"):
         est.set_params(optimizer=torch.optim.SGD)._fit_batched(X, y, members, rows)
@@ -514,7 +517,7 @@ _EVERY_PATH = dict(
 def test_epoch_tables_gathered_in_blocks_give_the_same_fit(monkeypatch, clf_data):
     """On an accelerator the inputs of several steps are gathered at once
     (on the CPU, step by step): the same batches, bit for bit."""
-    from sklopt.neural import _batched_epoch
+    from sklopt.neural._batched import _epoch as _batched_epoch
 
     X, y = clf_data
     est = _clf(**_EVERY_PATH)
@@ -625,3 +628,126 @@ def test_cuda_matches_separate_cuda_fits(params, clf_data):
     )
     assert batched[0].device_.startswith("cuda")
     assert next(batched[0].net_.module_.parameters()).is_cuda
+
+
+# ---- members with their own hyperparameters (stacked search) ---------------
+
+
+def _fit_both_params(estimator, X, y, member_params, *, weighted=True, errors=None):
+    """Members that differ in ``member_params`` (one dict each), trained
+    batched and apart on bootstrap rows."""
+    n_members = len(member_params)
+    free = estimator._stacking_params()
+    estimator = clone(estimator).set_params(
+        **{k: v for k, v in member_params[0].items() if k not in free}
+    )
+    rows, weights = _draws(len(X), n_members, weighted)
+    members = [
+        clone(estimator).set_params(random_state=k, **params)
+        for k, params in enumerate(member_params)
+    ]
+    kwargs = {} if errors is None else {"errors": errors}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        batched = estimator._fit_batched(X, y, members, rows, weights, **kwargs)
+        apart = []
+        for member, member_rows, weight in zip(members, rows, weights):
+            fit_params = {} if weight is None else {"sample_weight": weight}
+            one = clone(member)
+            try:
+                one.fit(X[member_rows], y[member_rows], **fit_params)
+            except DivergenceError as exc:
+                one = exc
+            apart.append(one)
+    return batched, apart
+
+
+PER_MEMBER = {
+    "lr": [{"lr": 1e-3}, {"lr": 3e-3}, {"lr": 1e-2}, {"lr": 1e-3}],
+    "optimizer_constants": [
+        {"optimizer": "adam", "betas": (0.8, 0.99), "eps": 1e-6},
+        {"optimizer": "adam", "weight_decay": 0.05},
+        {"optimizer": "adam"},
+        {"optimizer": "adam", "lr": 0.01, "betas": (0.5, 0.9)},
+    ],
+    "momentum": [
+        {"optimizer": "momentum", "momentum": 0.5},
+        {"optimizer": "momentum", "momentum": 0.95, "l1": 1e-3},
+        {"optimizer": "momentum", "weight_decay": 0.01},
+    ],
+    "rmsprop": [{"optimizer": "rmsprop", "rho": 0.9}, {"optimizer": "rmsprop"}],
+    "regularizers": [
+        {"dropout": 0.3, "input_noise": 0.2},
+        {"weight_noise": 0.02, "label_smoothing": 0.2},
+        {"mixup_alpha": 0.4, "clip_grad_norm": 0.05},
+        {},
+    ],
+    "schedules": [
+        {"lr_schedule": "cosine"},
+        {"lr_schedule": "step"},
+        {"lr_schedule": None},
+        {"lr_schedule": "plateau", "patience": 2, "tol": 0.0},
+    ],
+    "early_stopping": [
+        {"early_stopping": True, "patience": 1},
+        {"early_stopping": False},
+        {"early_stopping": True, "validation_fraction": 0.3, "tol": 0.0},
+        {"early_stopping": True, "lr_schedule": "plateau", "lr": 0.02},
+    ],
+}
+
+
+@pytest.mark.parametrize("case", list(PER_MEMBER), ids=str)
+def test_members_with_own_hyperparameters_match_separate_fits(case, clf_data):
+    X, y = clf_data
+    params = PER_MEMBER[case]
+    batched, apart = _fit_both_params(_clf(max_epochs=5), X, y, params)
+    _assert_same(batched, apart, X)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_regressor_members_with_own_hyperparameters(weighted, reg_data):
+    X, y = reg_data
+    est = MLPRegressor((8,), max_epochs=4, batch_size=16, device="cpu")
+    params = [
+        {"dropout": 0.1, "mixup_alpha": 0.2, "lr": 3e-3},
+        {"weight_decay": 0.01, "l1": 1e-3, "early_stopping": True},
+        {"input_noise": 0.1, "weight_noise": 0.01, "clip_grad_norm": 0.1},
+    ]
+    batched, apart = _fit_both_params(est, X, y, params, weighted=weighted)
+    _assert_same(batched, apart, X)
+
+
+def test_cnn_members_with_own_hyperparameters(image_data):
+    X, y = image_data
+    params = [
+        {"cutmix_alpha": 1.0, "dropout": 0.2},
+        {"mixup_alpha": 0.4, "label_smoothing": 0.1, "lr": 3e-3},
+        {"weight_decay": 0.01},
+    ]
+    est = _cnn(optimizer="momentum")
+    batched, apart = _fit_both_params(est, X, y, params, weighted=False)
+    _assert_same(batched, apart, X)
+
+
+def test_stacking_params_name_the_per_member_hyperparameters():
+    names = _clf()._stacking_params()
+    assert {"lr", "weight_decay", "dropout", "random_state", "patience"} <= names
+    assert not {"hidden_layer_sizes", "optimizer", "batch_size"} & names
+    assert "cutmix_alpha" in _cnn()._stacking_params()
+    # a regressor has no label_smoothing
+    assert "label_smoothing" not in MLPRegressor()._stacking_params()
+    assert names <= set(_clf().get_params())
+
+
+def test_collect_returns_the_divergence_of_one_member(clf_data):
+    X, y = clf_data
+    params = [{"lr": 1e-3}, {"lr": 1e12, "optimizer": "sgd"}, {"lr": 3e-3}]
+    est = _clf(optimizer="sgd")
+    batched, apart = _fit_both_params(est, X, y, params, errors="collect")
+    assert isinstance(batched[1], DivergenceError)
+    assert isinstance(apart[1], DivergenceError)
+    assert "diverged" in str(batched[1])
+    _assert_same([batched[0], batched[2]], [apart[0], apart[2]], X)
+    with pytest.raises(DivergenceError):
+        _fit_both_params(est, X, y, params)

@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from sklopt.neural import CNNClassifier, MLPClassifier, MLPRegressor  # noqa: E402
+from sklopt.neural import MLPClassifier, MLPRegressor  # noqa: E402
 
 _CHECK = textwrap.dedent(
     """

@@ -14,9 +14,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklopt.exceptions import DivergenceError, TrainingInterruptedWarning
+from sklopt.exceptions import DivergenceError
 from sklopt.neural import MLPClassifier, MLPRegressor
-from sklopt.neural._base import HISTORY_COLUMNS
+from sklopt.neural._spec import HISTORY_COLUMNS, _FitResult
 
 FAST = {"device": "cpu", "random_state": 0}
 pytestmark = pytest.mark.filterwarnings(
@@ -376,22 +376,20 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(iris):
     clf = MLPClassifier(
         (8,), batch_size=50, augmentation=interrupt, max_epochs=9, **FAST
     )
-    with pytest.warns(TrainingInterruptedWarning, match="interrupted"):
+    with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert clf.n_iter_ == 1  # the second epoch was cut short
+    assert len(clf.history_) == 2  # its record stays
     assert np.isfinite(clf.predict_proba(X)).all()
     assert interrupt.calls == 4  # and prediction does not augment
 
 
-def test_build_fitted_reproduces_an_estimator(iris):
+def test_apply_result_reproduces_an_estimator(iris):
     X, y = iris
     clf = MLPClassifier((8,), max_epochs=3, **FAST).fit(X, y)
-    rebuilt = clone(clf)._build_fitted(
-        clf.net_.module_.state_dict(),
-        n_features_in=4,
-        classes=clf.classes_,
-        history=clf.history_,
-    )
+    spec = clf._net_spec("cpu", early_stopping=False)
+    result = _FitResult(state_dict=clf.net_.module_.state_dict(), history=clf.history_)
+    rebuilt = clone(clf)._apply_result(result, spec)
     np.testing.assert_array_equal(rebuilt.predict_proba(X), clf.predict_proba(X))
     assert rebuilt.n_iter_ == 3
     pd.testing.assert_frame_equal(rebuilt.history_, clf.history_)

@@ -25,6 +25,7 @@ import torch
 
 from sklopt.neural import MLPClassifier, MLPRegressor
 from sklopt.neural._optim import OPTIMIZERS, _resolve_optimizer
+from sklopt.neural._spec import _FitResult
 
 N_STEPS = 5
 pytestmark = pytest.mark.filterwarnings(
@@ -58,7 +59,9 @@ def torch_weights(problem, steps=N_STEPS, **params):
         "layers.0.weight": torch.tensor(w0[None, :]),
         "layers.0.bias": torch.tensor([b0]),
     }
-    est._build_fitted(state, n_features_in=3, n_outputs=1)
+    # fitted metadata of 3 features and one output, then the given weights
+    est.n_features_in_, est.n_outputs_, est._y_ndim = 3, 1, 1
+    est._apply_result(_FitResult(state_dict=state), est._net_spec("cpu", False))
     for _ in range(steps):
         est.partial_fit(X, y)
     layer = est.net_.module_.layers[0]

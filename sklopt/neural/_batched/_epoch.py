@@ -1,20 +1,5 @@
-"""The stacked batches of one epoch of batched training, prepared at once.
-
-A stacked training step needs, for the members that still have a batch, their
-input rows, targets, sample weights, padding mask and row counts, and with
-mixup each member's lambda and pairing. Building these step by step costs a
-dozen small operations per step (index look-ups, masks, host-to-device
-copies); on a GPU such per-step overhead, not arithmetic, bounds the step
-time. :class:`_EpochBatches` draws each member's epoch permutation (its
-``shuffle`` stream) and mixup draws (its ``mixing`` stream) once per epoch,
-as its separate fit draws them batch by batch, lays the tables of all steps
-out step-major (``(n_steps, K, batch)``) on the host, copies them to the
-device once, and gathers the input rows and targets of many steps at a time.
-A step then only takes views (:meth:`_EpochBatches.batch`); whatever it
-decides on the host (which members take part, the padded width, whether the
-batch is padded) comes from host tables, so a step never waits for the
-device.
-"""
+"""The stacked batches of one epoch, prepared at once (host tables, one
+copy to the device)."""
 
 import numpy as np
 import torch
@@ -139,7 +124,8 @@ class _EpochBatches:
         if padded:
             mask = np.arange(batch) < counts[padded, :, None]
             self.mask = torch.from_numpy(mask).to(device, dtype)
-        self.mix = self._draw_mixup(members) if members[0].recipe.mixing else None
+        mixing = any(m.recipe.mixing for m in members)
+        self.mix = self._draw_mixup(members) if mixing else None
         row_bytes = trainer.X[0].nelement() * trainer.X.element_size()
         row_bytes += trainer.target[0].nelement() * trainer.target.element_size()
         self.block_steps = _block_steps(device, n_members * batch * row_bytes)
@@ -160,16 +146,18 @@ class _EpochBatches:
         are paired with themselves.
         """
         counts = self.counts
-        recipe = members[0].recipe
         lams = np.ones(counts.shape)
         partner = np.broadcast_to(np.arange(self.width), (*counts.shape, self.width))
         partner = partner.copy()
         keep = take = None
-        if recipe.cutmix_alpha > 0:
+        if any(m.recipe.cutmix_alpha > 0 for m in members):
             height, width = self.trainer.X.shape[-2:]
             keep = np.ones((*counts.shape, height, width), np.float32)
             take = np.zeros((*counts.shape, height, width), np.float32)
         for k, m in enumerate(members):
+            recipe = m.recipe
+            if not recipe.mixing:
+                continue  # paired with itself, lambda 1
             rng = m.streams.mixing
             for j in range(m.n_batches):
                 count = int(counts[j, k])

@@ -1,8 +1,11 @@
-"""Bootstrap resampling and the bias-variance decomposition.
+"""Bootstrap resampling, the bias-variance decomposition, and hyperparameter
+searches that train a network's candidates as stacked models.
 
 Everything here plugs into scikit-learn's model selection tools
 (``cross_val_score``, ``cross_validate``, ``GridSearchCV``,
-``RandomizedSearchCV``, ``learning_curve``) without adapters.
+``RandomizedSearchCV``, ``learning_curve``) without adapters;
+:class:`GridSearchCV` and :class:`RandomizedSearchCV` are drop-in subclasses
+of scikit-learn's.
 """
 
 from sklopt.model_selection._bias_variance import (
@@ -13,12 +16,15 @@ from sklopt.model_selection._bias_variance import (
 from sklopt.model_selection._bootstrap import score_confidence_interval
 from sklopt.model_selection._replicas import BootstrapReplicas
 from sklopt.model_selection._scorer import bias_variance_scorers
+from sklopt.model_selection._search import GridSearchCV, RandomizedSearchCV
 from sklopt.model_selection._split import BootstrapSplit, bootstrap_632_score
 
 __all__ = [
     "BiasVarianceResult",
     "BootstrapReplicas",
     "BootstrapSplit",
+    "GridSearchCV",
+    "RandomizedSearchCV",
     "bias_variance_curve",
     "bias_variance_decomposition",
     "bias_variance_scorers",

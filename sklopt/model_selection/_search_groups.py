@@ -1,0 +1,205 @@
+"""Which fits of a hyperparameter search are trained as one stacked model.
+
+The candidates of :class:`~sklopt.model_selection.GridSearchCV` and
+:class:`~sklopt.model_selection.RandomizedSearchCV` are split into groups.
+The candidates of a group build the same network and differ only in
+per-member hyperparameters (those the estimator lists in its duck-typed
+``_stacking_params()`` hook: learning rate, weight decay, dropout, seed...),
+so that all their fits (each candidate on each fold's training rows) can be
+trained as one stacked model. When the estimator is the last step of a
+:class:`~sklearn.pipeline.Pipeline`, the earlier steps must have equal
+parameters within a group: they are fitted once per fold and their output
+feeds every member of that fold.
+
+A group is trained stacked unless :func:`~sklopt.utils._batching.batched_reason`
+gives a reason against it (the estimator offers no batched training, its
+settings or device do not allow it, fit parameters other than
+``sample_weight`` are passed); the reason is kept for ``batched_groups_``.
+"""
+
+import dataclasses
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import _routing_enabled
+
+from sklopt.utils._batching import batched_reason, offers_batching, resolve_batched
+
+# The per-member parameters of estimators whose ``_stacking_params`` hook is
+# missing: copies that differ in their seed only.
+_DEFAULT_STACKING_PARAMS = frozenset({"random_state"})
+
+
+def stacking_params(final):
+    """Names of the parameters that may differ between members of one stack."""
+    hook = getattr(final, "_stacking_params", None)
+    if hook is None:
+        return _DEFAULT_STACKING_PARAMS
+    return frozenset(hook())
+
+
+@dataclasses.dataclass(eq=False)
+class Candidate:
+    """One candidate: its estimator (parameters set) and, for a Pipeline, the
+    name of its last step."""
+
+    index: int
+    params: dict
+    estimator: object
+    final: object
+    last_step: str | None
+
+    @property
+    def prefix(self):
+        """The Pipeline's steps before the last one (None for an estimator)."""
+        return None if self.last_step is None else self.estimator[:-1]
+
+    def structure(self):
+        """What must be equal between candidates of one stack: the type of
+        the final estimator and its parameters other than the per-member
+        ones, and the Pipeline around it (its own parameters and the steps
+        before the last)."""
+        params = self.final.get_params(deep=False)
+        per_member = stacking_params(self.final)
+        key = {
+            "type": type(self.final),
+            "final": {k: v for k, v in params.items() if k not in per_member},
+        }
+        if self.last_step is not None:
+            pipeline = self.estimator.get_params(deep=False)
+            pipeline.pop("steps")
+            key["pipeline"] = pipeline
+            key["steps"] = self.estimator.steps[:-1]
+            key["last_step"] = self.last_step
+        return key
+
+
+@dataclasses.dataclass(eq=False)
+class Group:
+    """Candidates whose fits are trained together (or one by one)."""
+
+    candidates: list
+    batched: bool = False
+    reason: str = ""
+
+    @property
+    def template(self):
+        return self.candidates[0]
+
+    def summary(self, offset, n_splits):
+        """The ``batched_groups_`` entry (candidate indices offset by the
+        candidates of earlier ``evaluate_candidates`` calls)."""
+        return {
+            "candidates": [offset + c.index for c in self.candidates],
+            "n_fits": len(self.candidates) * n_splits,
+            "batched": self.batched,
+            "reason": self.reason,
+        }
+
+
+def same_value(a, b):
+    """Equal parameter values. Estimators are equal when they are of one
+    type with equal parameters (``clone`` makes copies that are not ``==``);
+    other objects without ``==`` (a stateful callable, say) when their
+    attributes are equal."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if hasattr(a, "get_params") and not isinstance(a, type):
+        return same_value(a.get_params(deep=False), b.get_params(deep=False))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(same_value, a, b))
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and bool(np.array_equal(a, b))
+    try:
+        if bool(a == b):
+            return True
+    except (TypeError, ValueError):
+        return False
+    return hasattr(a, "__dict__") and same_value(vars(a), vars(b))
+
+
+def describe(base, index, params):
+    """The candidate ``params`` applied to a clone of ``base``.
+
+    ``set_params`` raises scikit-learn's ValueError for a parameter the
+    estimator does not have, as scikit-learn's search does.
+    """
+    estimator = clone(base).set_params(**clone(params, safe=False))
+    last_step, final = None, estimator
+    if isinstance(estimator, Pipeline):
+        last_step, final = estimator.steps[-1]
+    return Candidate(index, params, estimator, final, last_step)
+
+
+def _fit_params_reason(candidate, fit_params):
+    """Why fit parameters keep a group from being stacked (None if they do
+    not): the stacked engine takes per-row sample weights only."""
+    if not fit_params:
+        return None
+    if _routing_enabled():
+        return "metadata routing is enabled and fit parameters are passed"
+    allowed = "sample_weight"
+    if candidate.last_step is not None:
+        allowed = f"{candidate.last_step}__sample_weight"
+    other = sorted(set(fit_params) - {allowed})
+    if other:
+        return f"fit parameters {other} are passed (stacked fits take {allowed!r} only)"
+    return None
+
+
+def plan_groups(base, candidate_params, *, batched, fit_params, owner, verbose=0):
+    """Split the candidates into :class:`Group` objects, in the order of
+    their first candidate, and decide how each is trained.
+
+    ``batched=True`` raises :class:`~sklopt.exceptions.NotBatchableError`
+    when a group cannot be stacked.
+    """
+    candidates = [describe(base, i, p) for i, p in enumerate(candidate_params)]
+    groups, keys = [], []
+    for candidate in candidates:
+        # Fits of an estimator without batched training are all one by one:
+        # one group for them, whatever their parameters.
+        key = (
+            candidate.structure()
+            if offers_batching(candidate.final)
+            else ("one by one", type(candidate.final))
+        )
+        for group, other in zip(groups, keys):
+            if same_value(key, other):
+                group.candidates.append(candidate)
+                break
+        else:
+            groups.append(Group([candidate]))
+            keys.append(key)
+    for group in groups:
+        _decide(group, batched, fit_params, owner, verbose)
+    return groups
+
+
+def _decide(group, batched, fit_params, owner, verbose):
+    """Set ``group.batched`` and ``group.reason`` (the resolver's messages of
+    :mod:`sklopt.utils._batching`)."""
+    template = group.template
+    extra = _fit_params_reason(template, fit_params)
+    if batched is False:
+        group.reason = "batched=False"
+        return
+    indices = [c.index for c in group.candidates]
+    shown = indices if len(indices) <= 6 else indices[:5] + ["..."]
+    items = f"fits of candidates {shown}".replace("'...'", "...")
+    group.batched = resolve_batched(
+        batched,
+        template.final,
+        extra,
+        items=items,
+        verb="fit",
+        owner=owner,
+        verbose=verbose,
+    )
+    if not group.batched:
+        group.reason = batched_reason(template.final, extra, auto=batched == "auto")

@@ -5,8 +5,11 @@ The loss landscape of a fitted network is reached through the private hook
 :func:`sharpness` so that ``import sklopt.metrics`` stays torch-free.
 """
 
+import warnings
+
 import numpy as np
 from scipy.optimize import minimize
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -19,14 +22,19 @@ def _box_radius(theta, epsilon):
     return epsilon * (np.abs(theta) + 1.0)
 
 
-def _maximize_in_box(fun, center, radius, *, x0, max_iter):
+def _maximize_in_box(fun, center, radius, *, x0, max_iter, ftol=1e-9, gtol=1e-7):
     """Maximize a smooth function over the box ``|z - center| <= radius``.
 
-    Runs scipy's L-BFGS-B on ``-fun`` from ``x0`` for ``max_iter`` iterations
-    (fewer only when the line search cannot make progress). L-BFGS-B only
-    evaluates points inside the bounds, so every evaluated value is attained
-    in the box; the largest one is returned (the search need not end at its
-    best point when the iteration limit cuts it).
+    Runs scipy's L-BFGS-B on ``-fun`` from ``x0`` until it converges or has
+    run ``max_iter`` iterations. The search works in the box's own
+    coordinates ``u = (theta - center) / radius`` in ``[-1, 1]^n``, so that the
+    tolerances do not depend on the sizes of the parameters: it stops when an
+    iteration raises ``fun`` by less than ``ftol * max(|fun|, 1)`` or when
+    every coordinate of the projected gradient (with respect to ``u``) is
+    below ``gtol``, as scipy defines them. L-BFGS-B only evaluates points
+    inside the bounds, so every evaluated value is attained in the box; the
+    largest one is returned (a line search cut short need not end at its best
+    point).
 
     Parameters
     ----------
@@ -35,11 +43,13 @@ def _maximize_in_box(fun, center, radius, *, x0, max_iter):
     center : ndarray of shape (n,)
         Center of the box.
     radius : ndarray of shape (n,)
-        Half-widths of the box, non-negative.
+        Half-widths of the box, positive.
     x0 : ndarray of shape (n,)
         Starting point, inside the box.
     max_iter : int
         Maximum number of L-BFGS-B iterations.
+    ftol, gtol : float
+        scipy's ``ftol`` and ``gtol`` of L-BFGS-B, in the box's coordinates.
 
     Returns
     -------
@@ -47,29 +57,41 @@ def _maximize_in_box(fun, center, radius, *, x0, max_iter):
         The largest value of ``fun`` found.
     theta : ndarray of shape (n,)
         Where it was found.
+    converged : bool
+        False when the search stopped at ``max_iter`` iterations (or
+        ``100 * max_iter`` evaluations) before a tolerance was met; a line
+        search that finds no higher point (the limit of the function's
+        floating-point precision) counts as converged.
     """
+    center = np.asarray(center, dtype=np.float64)
+    radius = np.asarray(radius, dtype=np.float64)
     best = {"value": -np.inf, "theta": None}
 
-    def negated(theta):
+    def negated(u):
+        theta = center + radius * u
         value, grad = fun(theta)
         value = float(value)
         if value > best["value"]:
-            best["value"], best["theta"] = value, np.array(theta, copy=True)
-        return -value, -np.asarray(grad, dtype=np.float64)
+            best["value"], best["theta"] = value, theta
+        return -value, -np.asarray(grad, dtype=np.float64) * radius
 
-    bounds = np.column_stack([center - radius, center + radius])
-    x0 = np.clip(np.asarray(x0, dtype=np.float64), bounds[:, 0], bounds[:, 1])
-    minimize(
+    u0 = np.clip((np.asarray(x0, dtype=np.float64) - center) / radius, -1.0, 1.0)
+    result = minimize(
         negated,
-        x0,
+        u0,
         jac=True,
         method="L-BFGS-B",
-        bounds=bounds,
-        # No tolerance-based stop: near a minimizer the gradient and the loss
-        # changes are tiny by construction, so only max_iter ends the search.
-        options={"maxiter": max_iter, "gtol": 0.0, "ftol": 0.0},
+        bounds=[(-1.0, 1.0)] * len(u0),
+        options={
+            "maxiter": max_iter,
+            "maxfun": 100 * max_iter,
+            "ftol": ftol,
+            "gtol": gtol,
+        },
     )
-    return best["value"], best["theta"]
+    # status 1: an iteration or evaluation limit; 2: the line search failed
+    # (no higher point within float precision), which is where it converged.
+    return best["value"], best["theta"], result.status != 1
 
 
 def _neural_final_step(estimator, X):
@@ -100,8 +122,10 @@ def _neural_final_step(estimator, X):
         "y": ["array-like"],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_starts": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "sample_weight": ["array-like", None],
+        "return_starts": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -112,9 +136,11 @@ def sharpness(
     y,
     *,
     epsilon=1e-3,
-    max_iter=10,
+    max_iter=1000,
+    n_starts=5,
     random_state=None,
     sample_weight=None,
+    return_starts=False,
 ):
     """Sharpness of the minimizer a fitted network reached (Keskar et al., 2017).
 
@@ -150,19 +176,30 @@ def sharpness(
         Targets.
     epsilon : float, default=1e-3
         Relative size of the box; the paper reports 1e-3 and 5e-4.
-    max_iter : int, default=10
-        L-BFGS-B iterations of the maximization (10 in the paper). More
-        iterations can only find a larger maximum, so the value is a lower
-        bound of the true sharpness that grows with ``max_iter``.
+    max_iter : int, default=1000
+        Upper bound on the L-BFGS-B iterations of each search; a search
+        normally stops earlier, when it has converged (see Notes). A
+        :class:`~sklearn.exceptions.ConvergenceWarning` says when a search
+        reached it. The paper's 10 iterations give a noisy lower bound.
+    n_starts : int, default=5
+        Number of searches, each from its own random point of the box. The
+        search is local; the sharpness is the largest maximum found.
     %(random_state)s
-        It draws the starting point of the maximization.
+        It draws the starting points of the searches.
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the per-sample losses.
+    return_starts : bool, default=False
+        Also return the value found by each start, to show the spread of the
+        local searches.
 
     Returns
     -------
-    float
-        The sharpness :math:`\\phi`, in percent; non-negative.
+    sharpness : float
+        The sharpness :math:`\\phi`, in percent; non-negative: the largest
+        value over the starts.
+    per_start_values : ndarray of shape (n_starts,)
+        Only when ``return_starts=True``: the value each start reached, in
+        the order the starts were drawn.
 
     See Also
     --------
@@ -171,20 +208,22 @@ def sharpness(
 
     Notes
     -----
-    The maximum is searched with scipy's L-BFGS-B, bounded to the box, for
-    ``max_iter`` iterations (no tolerance-based stop). It starts from a point
-    drawn uniformly in the box with ``random_state``: at a minimizer the
+    Each search runs scipy's L-BFGS-B on the relative rise (in percent),
+    bounded to the box, in the box's own coordinates (each parameter scaled
+    by its half-width). It stops when one iteration raises the rise by less
+    than ``1e-9 * max(rise, 1)`` percent, when the projected gradient
+    vanishes (a corner or a stationary point), or when the line search can
+    find no higher point within the float32 precision of the loss. The
+    search starts from a point drawn uniformly in the box: at a minimizer the
     gradient vanishes, so a search started at ``x`` itself would have no
-    direction to climb. The reported maximum is the largest loss evaluated in
-    the box, including ``f(x)``.
+    direction to climb. Every value is the largest loss evaluated by that
+    search, including ``f(x)``.
 
-    The search is local: the loss is not concave, so it finds a local
-    maximum, and the value is a lower bound of the true maximum rise. Around
-    minima that are sharp in only a few directions the climb can take more
-    than 10 iterations; compare models with the same ``max_iter`` and
-    ``random_state``, and check that a larger ``max_iter`` keeps their order.
-    The loss is computed in the network's float32 precision, so values
-    below about ``1e-4`` percent are rounding noise.
+    The loss is not concave, so each search finds a local maximum and the
+    value is a lower bound of the true maximum rise; the spread of
+    ``per_start_values`` shows how much the local maxima differ. The loss is
+    computed in the network's float32 precision, so values below about
+    ``1e-4`` percent are rounding noise.
 
     References
     ----------
@@ -199,23 +238,70 @@ def sharpness(
     >>> X, y = make_classification(n_samples=100, random_state=0)
     >>> clf = MLPClassifier(hidden_layer_sizes=(16,), max_epochs=50, lr=0.01,
     ...                     device="cpu", random_state=0).fit(X, y)
-    >>> phi = sharpness(clf, X, y, epsilon=1e-3, random_state=0)
-    >>> 0 < phi < 100
-    True
+    >>> phi, starts = sharpness(clf, X, y, epsilon=1e-3, n_starts=3,
+    ...                         random_state=0, return_starts=True)
+    >>> bool(0 < phi < 100), starts.shape, bool(phi == starts.max())
+    (True, (3,), True)
     """
     from sklopt.neural import flat_loss_function
 
     final, X = _neural_final_step(estimator, X)
     fun, theta = flat_loss_function(final, X, y, sample_weight=sample_weight)
+    return _sharpness_of(
+        fun,
+        theta,
+        estimator_name=type(final).__name__,
+        epsilon=epsilon,
+        max_iter=max_iter,
+        n_starts=n_starts,
+        random_state=random_state,
+        return_starts=return_starts,
+    )
+
+
+def _sharpness_of(
+    fun,
+    theta,
+    *,
+    estimator_name,
+    epsilon,
+    max_iter,
+    n_starts,
+    random_state,
+    return_starts,
+):
+    """Keskar's sharpness of ``fun`` at ``theta`` from ``n_starts`` searches."""
     base, _ = fun(theta)
     if not np.isfinite(base):
         raise ValueError(
-            f"The training loss of the fitted {type(final).__name__} on (X, y) is "
+            f"The training loss of the fitted {estimator_name} on (X, y) is "
             f"{base}; sharpness needs a finite loss."
         )
+    scale = 100.0 / (1.0 + base)
+
+    def rise(point):
+        # The objective in percent: the tolerances then speak of sharpness.
+        value, grad = fun(point)
+        return (value - base) * scale, grad * scale
+
     radius = _box_radius(theta, epsilon)
     rng = check_random_state(random_state)
-    start = theta + rng.uniform(-1.0, 1.0, size=theta.shape) * radius
-    peak, _ = _maximize_in_box(fun, theta, radius, x0=start, max_iter=max_iter)
-    peak = max(peak, base)
-    return float((peak - base) / (1.0 + base) * 100.0)
+    values, n_unconverged = [], 0
+    for _ in range(n_starts):
+        start = theta + rng.uniform(-1.0, 1.0, size=theta.shape) * radius
+        peak, _, converged = _maximize_in_box(
+            rise, theta, radius, x0=start, max_iter=max_iter
+        )
+        values.append(max(peak, 0.0))
+        n_unconverged += not converged
+    if n_unconverged:
+        warnings.warn(
+            f"{n_unconverged} of {n_starts} sharpness searches stopped at "
+            f"max_iter={max_iter} iterations before converging; the value is a "
+            "lower bound. Increase max_iter.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    values = np.asarray(values, dtype=np.float64)
+    value = float(values.max())
+    return (value, values) if return_starts else value

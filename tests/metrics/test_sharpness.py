@@ -59,7 +59,8 @@ def test_box_max_reaches_the_corner_maximum_of_a_monotone_quadratic(seed):
     g = rng.choice([-1.0, 1.0], size=d) * (slope + rng.uniform(0.1, 1.0, size=d))
     fun = _quadratic(H, g, c)
     x0 = center + rng.uniform(-1, 1, size=d) * radius
-    value, theta = _maximize_in_box(fun, center, radius, x0=x0, max_iter=50)
+    value, theta, converged = _maximize_in_box(fun, center, radius, x0=x0, max_iter=50)
+    assert converged
     expected = _values(H, g, c, _corners(center, radius)).max()
     assert value == pytest.approx(expected, rel=1e-12, abs=1e-12)
     assert value == pytest.approx(fun(theta)[0], rel=1e-15)
@@ -83,7 +84,7 @@ def test_box_max_reaches_the_corner_maximum_around_a_minimizer(seed):
     np.testing.assert_allclose(kkt, expected, rtol=1e-12)
     for start in range(5):
         x0 = center + np.random.RandomState(start).uniform(-1, 1, size=d) * radius
-        value, _ = _maximize_in_box(
+        value, _, _ = _maximize_in_box(
             _quadratic(H, g, c), center, radius, x0=x0, max_iter=50
         )
         assert value == pytest.approx(expected, rel=1e-10)
@@ -99,7 +100,8 @@ def test_box_max_ends_at_a_local_maximum_corner_of_any_convex_quadratic(seed):
     radius = rng.uniform(0.1, 1.0, size=d)
     fun = _quadratic(H, g, c)
     x0 = center + rng.uniform(-1, 1, size=d) * radius
-    value, theta = _maximize_in_box(fun, center, radius, x0=x0, max_iter=200)
+    value, theta, converged = _maximize_in_box(fun, center, radius, x0=x0, max_iter=200)
+    assert converged
     corner_max = _values(H, g, c, _corners(center, radius)).max()
     assert value <= corner_max + 1e-12
     assert value >= fun(x0)[0]
@@ -114,11 +116,41 @@ def test_box_max_keeps_the_best_point_evaluated():
     H, g, c = np.eye(2), np.zeros(2), 0.0
     center, radius = np.zeros(2), np.ones(2)
     x0 = np.array([0.999, 0.999])
-    value, theta = _maximize_in_box(
+    value, theta, _ = _maximize_in_box(
         _quadratic(H, g, c), center, radius, x0=x0, max_iter=1
     )
     assert value >= 0.999**2 - 1e-15
     assert np.all(np.abs(theta) <= 1.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_box_max_converges_to_the_interior_maximum_of_a_concave_function(seed):
+    # f(theta) = -sum cosh(theta_i - m_i): not quadratic, separable and
+    # strictly concave, so its maximum over the box is m clipped to the box
+    # (closed form). Some m_i lie inside the box (an interior optimum that
+    # only a converged search reaches), others outside (a face of the box).
+    rng = np.random.RandomState(seed)
+    d = 12
+    center = rng.normal(size=d)
+    radius = rng.uniform(0.5, 2.0, size=d)
+    m = center + rng.uniform(-1.5, 1.5, size=d) * radius
+
+    def fun(theta):
+        return -np.cosh(theta - m).sum(), -np.sinh(theta - m)
+
+    expected_theta = np.clip(m, center - radius, center + radius)
+    expected = fun(expected_theta)[0]
+    x0 = center + rng.uniform(-1, 1, size=d) * radius
+    value, theta, converged = _maximize_in_box(
+        fun, center, radius, x0=x0, max_iter=1000
+    )
+    assert converged
+    assert value == pytest.approx(expected, rel=1e-9)
+    np.testing.assert_allclose(theta, expected_theta, atol=1e-4)
+    # Two iterations are not enough: the search reports it did not converge.
+    value_2, _, converged_2 = _maximize_in_box(fun, center, radius, x0=x0, max_iter=2)
+    assert not converged_2
+    assert value_2 < value
 
 
 # ---- sharpness of fitted estimators -------------------------------------------
@@ -182,11 +214,15 @@ def test_sharpness_of_a_quadratic_loss_matches_corner_enumeration(
     peak = (residuals**2).mean(axis=1).max()
     base = ((A @ theta - y) ** 2).mean()
     expected = (peak - base) / (1 + base) * 100
-    for seed in range(3):
-        got = sharpness(est, X, y, epsilon=epsilon, random_state=seed)
-        # float32 network: theta + z is rounded to ~1e-7 relative, which moves
-        # the rise of the loss by ~1e-4 relative at epsilon=1e-3.
-        assert got == pytest.approx(expected, rel=2e-3)
+    got, starts = sharpness(
+        est, X, y, epsilon=epsilon, random_state=0, return_starts=True
+    )
+    # The maximum is unique, so every converged start reaches it. float32
+    # network: theta + z is rounded to ~1e-7 relative, which moves the rise
+    # of the loss by ~1e-4 relative at epsilon=1e-3.
+    assert starts.shape == (5,)
+    np.testing.assert_allclose(starts, expected, rtol=2e-3)
+    assert got == starts.max()
 
 
 def test_sharpness_is_reproducible_and_does_not_modify_the_estimator(classifier):
@@ -207,8 +243,40 @@ def test_sharpness_grows_with_epsilon_and_max_iter(classifier):
     assert values[0] < values[1] < values[2]
     # Same start, more iterations: the same search continued, so the best
     # value found cannot fall.
-    by_iter = [sharpness(est, X, y, max_iter=k, random_state=0) for k in (1, 5, 20)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        by_iter = [
+            sharpness(est, X, y, max_iter=k, n_starts=1, random_state=0)
+            for k in (1, 5, 20)
+        ]
     assert by_iter[0] <= by_iter[1] <= by_iter[2]
+
+
+def test_sharpness_converges_and_warns_when_cut_short(classifier):
+    est, X, y = classifier
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        value, starts = sharpness(est, X, y, random_state=0, return_starts=True)
+    # Converged: ten times the iteration bound finds the same maxima.
+    longer, longer_starts = sharpness(
+        est, X, y, max_iter=10_000, random_state=0, return_starts=True
+    )
+    np.testing.assert_allclose(longer_starts, starts, rtol=1e-6)
+    assert longer == pytest.approx(value, rel=1e-6)
+    # The paper's 10 iterations stop early, say so, and find no more.
+    with pytest.warns(ConvergenceWarning, match="max_iter=10 .*lower bound"):
+        short = sharpness(est, X, y, max_iter=10, random_state=0)
+    assert short <= value * (1 + 1e-6)
+
+
+def test_return_starts_gives_each_start(classifier):
+    est, X, y = classifier
+    value, starts = sharpness(est, X, y, n_starts=3, random_state=0, return_starts=True)
+    assert starts.shape == (3,) and np.all(starts >= 0)
+    assert value == starts.max()
+    assert sharpness(est, X, y, n_starts=3, random_state=0) == value
+    # The first start is the one a single search draws.
+    assert sharpness(est, X, y, n_starts=1, random_state=0) == starts[0]
 
 
 def test_pipeline_equals_the_final_step_on_transformed_data(classifier):
@@ -247,6 +315,8 @@ def test_sharpness_of_a_cnn_and_sample_weight():
         ({"epsilon": "big"}, "epsilon"),
         ({"max_iter": 0}, "max_iter"),
         ({"max_iter": 2.5}, "max_iter"),
+        ({"n_starts": 0}, "n_starts"),
+        ({"return_starts": "yes"}, "return_starts"),
         ({"random_state": "seed"}, "random_state"),
     ],
 )

@@ -10,7 +10,10 @@ from sklopt.model_selection._bias_variance import (
     bias_variance_curve,
     bias_variance_decomposition,
 )
-from sklopt.model_selection._bootstrap import score_confidence_interval
+from sklopt.model_selection._bootstrap import (
+    ConfidenceInterval,
+    score_confidence_interval,
+)
 from sklopt.model_selection._replicas import BootstrapReplicas
 from sklopt.model_selection._scorer import bias_variance_scorers
 from sklopt.model_selection._split import BootstrapSplit, bootstrap_632_score
@@ -19,6 +22,7 @@ __all__ = [
     "BiasVarianceResult",
     "BootstrapReplicas",
     "BootstrapSplit",
+    "ConfidenceInterval",
     "bias_variance_curve",
     "bias_variance_decomposition",
     "bias_variance_scorers",

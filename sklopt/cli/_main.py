@@ -3,14 +3,18 @@
 Every subcommand runs on bundled data by default, or on ``--data FILE.csv
 --target COLUMN``; it writes CSV tables, PNG figures, ``report.md`` and
 ``report.html`` into ``--output`` and prints the report's path. Errors in the
-arguments or the data print one line and exit with status 2.
+arguments or the data print one line and exit with status 2; other errors
+print one line and exit with status 1 (``--traceback`` shows them in full).
 """
 
 import argparse
 import ast
+import contextlib
 import sys
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 from sklopt.cli._data import CLIError, is_classification, load_bundled, load_csv
 
@@ -98,6 +102,11 @@ def _add_common(parser, *, data=True, n_jobs=None, neural=True):
         "--quick", action="store_true", help="a smaller, faster version of the study"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="on an unexpected error, show the Python traceback instead of one line",
+    )
     if not neural:
         return
     parser.add_argument(
@@ -159,6 +168,13 @@ def build_parser():
         help="number of cross-validation folds (default: %(default)s)",
     )
     compare.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="auto (default): class labels unless the target is numeric with "
+        "non-integer values or more than 20 distinct values",
+    )
+    compare.add_argument(
         "--param",
         type=_parse_param,
         action="append",
@@ -189,19 +205,81 @@ def _load(args, default):
         if args.target is not None:
             raise CLIError("--target needs --data FILE.csv")
         return load_bundled(default, random_state=args.random_state)
-    return load_csv(args.data, args.target)
+    return load_csv(args.data, args.target, missing="impute")
 
 
-def _optimizer_part(args, report, X, y, description, *, n_splits, optimizers, params):
+def _optimizer_text(description, n_splits, classification, table):
+    """The paragraphs of the optimizer part, read from the study's table."""
+    metric = "accuracy" if classification else "R^2"
+    text = [
+        f"Data: {description}. One MLP per optimizer, each with its usual default "
+        f"learning rate (column lr), in a StandardScaler pipeline; {n_splits}-fold "
+        f"cross-validation, test {metric} on the held-out fold. Training stops "
+        "when the training loss stops improving (tol, patience) or at "
+        "max_epochs; column converged counts the folds that stopped before "
+        "max_epochs."
+    ]
+    if "adamw" in set(table["optimizer"]):
+        text.append(
+            "AdamW uses its usual decoupled weight decay (column weight_decay, "
+            "torch's default 0.01 unless --param weight_decay=... is given); "
+            "with 0 it would be Adam."
+        )
+    if not classification:
+        text.append(
+            "The target is a continuous quantity (regression): it is standardized "
+            "for training (TransformedTargetRegressor with StandardScaler) and "
+            "R^2 is computed on the original scale."
+        )
+    ok = table[table["status"] == "ok"]
+    diverged = table.loc[table["status"] == "diverged", "optimizer"].tolist()
+    if diverged:
+        text.append(
+            f"Diverged (training loss became infinite in a fold): "
+            f"{', '.join(diverged)}; a smaller lr (--param lr=...) avoids this."
+        )
+    capped = ok.loc[ok["converged"].str.startswith("0/"), "optimizer"].tolist()
+    if capped:
+        text.append(
+            f"Not converged: {', '.join(capped)} stopped at max_epochs in every "
+            "fold before the stopping rule was met; their scores may still "
+            "change with more epochs (--param max_epochs=...)."
+        )
+    caveat = _within_one_std(ok, f"test {metric}")
+    if caveat:
+        text.append(caveat)
+    return text
+
+
+def _within_one_std(table, column):
+    """A caveat naming the optimizers whose mean score is within one
+    standard deviation (over the folds) of the best one, or ''."""
+    if len(table) < 2:
+        return ""
+    best = table.iloc[0]
+    gaps = best[column] - table[column]
+    spread = np.maximum(table["std"], best["std"])
+    close = table[(gaps <= spread) & (table.index != best.name)]
+    if close.empty:
+        return ""
+    names = ", ".join(close["optimizer"])
+    return (
+        f"Caveat: {names} {'is' if len(close) == 1 else 'are'} within one "
+        f"standard deviation over the folds of the best, {best['optimizer']} "
+        f"(largest gap {gaps[close.index].max():.3g}, standard deviation up to "
+        f"{spread[close.index].max():.3g}); these folds do not separate them."
+    )
+
+
+def _optimizer_part(
+    args, report, X, y, description, *, n_splits, optimizers, params, task="auto"
+):
     from sklopt.cli._figures import training_curves
     from sklopt.cli._studies import compare_optimizers
 
     section = report.section("1. Optimizers compared by cross-validation")
-    section.text.append(
-        f"Data: {description}. One MLP per optimizer, each with its usual default "
-        f"learning rate (column lr), in a StandardScaler pipeline; {n_splits}-fold "
-        "cross-validation. Training stops when the training loss stops improving "
-        "(tol, patience) or at max_epochs."
+    classification = (
+        is_classification(y) if task == "auto" else (task == "classification")
     )
     table, histories = compare_optimizers(
         X,
@@ -212,16 +290,21 @@ def _optimizer_part(args, report, X, y, description, *, n_splits, optimizers, pa
         n_jobs=args.n_jobs,
         random_state=args.random_state,
         progress=not args.no_progress,
+        classification=classification,
     )
+    section.text += _optimizer_text(description, n_splits, classification, table)
+    # The conclusion sentence computed from `table` (a pure function
+    # table -> sentence, from the claims work) is appended here.
     report.add_table(
         section, "Cross-validated scores per optimizer", table, "optimizers.csv"
     )
-    path = training_curves(
-        histories,
-        report.figure_path("optimizers_training.png"),
-        "Training loss per epoch (first fold)",
-    )
-    section.figures.append(("Training curves of the optimizers (first fold)", path))
+    if histories:
+        path = training_curves(
+            histories,
+            report.figure_path("optimizers_training.png"),
+            "Training loss per epoch (first fold)",
+        )
+        section.figures.append(("Training curves of the optimizers (first fold)", path))
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
@@ -398,6 +481,7 @@ def _compare(args, report):
         n_splits=args.cv,
         optimizers=args.optimizers,
         params=params,
+        task=args.task,
     )
 
 
@@ -437,7 +521,8 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 for bad arguments or data.
+        0 on success, 2 for bad arguments or data, 1 for other errors (one
+        line each; ``--traceback`` raises them instead).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -453,17 +538,58 @@ def main(argv=None):
         torch.set_num_threads(args.torch_threads)
     report = Report(title, args.output)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
+        with _each_warning_once():
             run(args, report)
     except CLIError as exc:
-        print(f"sklopt {args.command}: error: {exc}", file=sys.stderr)
+        _print_error(args.command, str(exc))
         return 2
     except ValueError as exc:
-        # Parameter and data validation errors of the estimators, on one line.
-        message = " ".join(str(exc).split())
-        print(f"sklopt {args.command}: error: {message}", file=sys.stderr)
+        # Parameter and data validation errors of the estimators.
+        _print_error(args.command, str(exc))
         return 2
+    except Exception as exc:
+        if args.traceback:
+            raise
+        _print_error(
+            args.command,
+            f"{type(exc).__name__}: {exc}",
+            hint=" (--traceback shows where)",
+        )
+        return 1
     path = report.write()
     print(f"Report written to {path.resolve()}")
     return 0
+
+
+@contextlib.contextmanager
+def _each_warning_once():
+    """Show each distinct warning (category and text) once in this block, not
+    once per fit; FutureWarnings of the libraries are hidden. Warnings raised
+    in joblib worker processes are printed by the workers."""
+    seen = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        show = warnings.showwarning
+
+        def show_once(message, category, filename, lineno, file=None, line=None):
+            key = (category, str(message))
+            if key not in seen:
+                seen.add(key)
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show_once
+        yield
+
+
+#: Longest error line printed; longer messages are cut (the full text is in
+#: the exception, shown with --traceback).
+_MAX_ERROR_CHARS = 400
+
+
+def _print_error(command, message, hint=""):
+    """Print ``message`` as one line, cut to :data:`_MAX_ERROR_CHARS`, then
+    ``hint``."""
+    message = " ".join(message.split())
+    if len(message) > _MAX_ERROR_CHARS:
+        message = message[: _MAX_ERROR_CHARS - 3].rstrip() + "..."
+    print(f"sklopt {command}: error: {message}{hint}", file=sys.stderr)

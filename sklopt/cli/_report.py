@@ -2,6 +2,7 @@
 
 import base64
 import html
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,12 @@ class Section:
 
 
 class Report:
-    """Collects sections and writes ``report.md``, ``report.html`` and CSVs."""
+    """Collects sections and writes ``report.md``, ``report.html`` and CSVs.
+
+    Sections are numbered by their position when there are several (a
+    number the caller put in front of a title is replaced), and not at all
+    in a report of one section.
+    """
 
     def __init__(self, title, output):
         self.title = title
@@ -64,7 +70,7 @@ class Report:
 
     def section(self, title):
         self._close_last()
-        section = Section(title)
+        section = Section(re.sub(r"^\d+\.\s*", "", title))
         self.sections.append(section)
         return section
 
@@ -89,10 +95,15 @@ class Report:
         html_path.write_text(self._html(meta), encoding="utf-8")
         return html_path
 
+    def _heading(self, index, section):
+        if len(self.sections) < 2:
+            return section.title
+        return f"{index}. {section.title}"
+
     def _markdown(self, meta):
         lines = [f"# {self.title}", "", f"_{meta}_", ""]
-        for section in self.sections:
-            lines += [f"## {section.title}", ""]
+        for index, section in enumerate(self.sections, start=1):
+            lines += [f"## {self._heading(index, section)}", ""]
             for paragraph in section.text:
                 lines += [paragraph, ""]
             lines += [f"_This part took {section.seconds:.0f} s._", ""]
@@ -112,8 +123,8 @@ class Report:
             f"<h1>{html.escape(self.title)}</h1>",
             f'<p class="meta">{html.escape(meta)}</p>',
         ]
-        for section in self.sections:
-            body.append(f"<h2>{html.escape(section.title)}</h2>")
+        for index, section in enumerate(self.sections, start=1):
+            body.append(f"<h2>{html.escape(self._heading(index, section))}</h2>")
             body += [f"<p>{html.escape(p)}</p>" for p in section.text]
             body.append(f'<p class="meta">This part took {section.seconds:.0f} s.</p>')
             for caption, frame, csv_name in section.tables:

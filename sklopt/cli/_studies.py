@@ -5,11 +5,11 @@ selection, metrics); the command line adds data loading, figures and the
 report. Every study takes ``random_state``, ``n_jobs`` and ``progress``.
 """
 
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -20,16 +20,77 @@ from tqdm.auto import tqdm
 from sklopt.cli._data import is_classification
 
 
-def _neural_pipeline(classification, params):
+def _neural_pipeline(classification, params, impute=False):
+    """StandardScaler and an MLP (after a median imputer when ``impute``);
+    for regression the target is standardized too (a
+    TransformedTargetRegressor), so that the default learning rates apply to
+    targets of any scale."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.impute import SimpleImputer
+
     from sklopt.neural import MLPClassifier, MLPRegressor
 
     net = MLPClassifier() if classification else MLPRegressor()
-    return make_pipeline(StandardScaler(), net.set_params(**params))
+    steps = [SimpleImputer(strategy="median")] if impute else []
+    pipe = make_pipeline(*steps, StandardScaler(), net.set_params(**params))
+    if classification:
+        return pipe
+    return TransformedTargetRegressor(regressor=pipe, transformer=StandardScaler())
+
+
+def _final_net(model):
+    """The MLP inside a fitted model of :func:`_neural_pipeline`."""
+    pipe = model.regressor_ if hasattr(model, "regressor_") else model
+    return pipe.steps[-1][1]
 
 
 def _cv(classification, n_splits, random_state):
     splitter = StratifiedKFold if classification else KFold
     return splitter(n_splits=n_splits, shuffle=True, random_state=random_state)
+
+
+#: Decoupled weight decay of 'adamw' in the optimizer study (torch's default;
+#: with weight_decay=0 AdamW is Adam).
+ADAMW_WEIGHT_DECAY = 0.01
+
+
+def _optimizer_params(name, params):
+    """The MLP parameters of one optimizer's run: 'adamw' gets torch's
+    default decoupled decay unless the user set weight_decay."""
+    params = {**params, "optimizer": name}
+    if name == "adamw" and "weight_decay" not in params:
+        params["weight_decay"] = ADAMW_WEIGHT_DECAY
+    return params
+
+
+def _cross_validate_optimizer(model, X, y, cv, n_jobs):
+    """``(cross_validate result, None)`` of one optimizer's model, or
+    ``(None, message)`` when the training diverged in a fold."""
+    from sklopt.exceptions import DivergenceError
+
+    try:
+        with warnings.catch_warnings():
+            # The table's 'converged' column says which folds hit max_epochs.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            result = cross_validate(
+                model,
+                X,
+                y,
+                cv=cv,
+                n_jobs=n_jobs,
+                return_train_score=True,
+                return_estimator=True,
+                error_score="raise",
+            )
+    except DivergenceError as exc:
+        return None, str(exc)
+    return result, None
+
+
+def _lr_in(message):
+    """The learning rate quoted in a DivergenceError message (NaN if none)."""
+    match = re.search(r"\blr=([0-9.eE+-]+)", message)
+    return float(match.group(1)) if match else np.nan
 
 
 def compare_optimizers(
@@ -42,48 +103,75 @@ def compare_optimizers(
     n_jobs=None,
     random_state=0,
     progress=True,
+    classification=None,
 ):
     """Cross-validate one MLP per optimizer; return ``(table, histories)``.
 
-    ``table`` has one row per optimizer (mean/std test score, train score,
-    epochs, fit time); ``histories`` maps each optimizer to the ``history_``
-    DataFrame of its first-fold fit, for the training curves.
+    Regression targets are standardized for training
+    (``TransformedTargetRegressor`` with a ``StandardScaler``; scores are on
+    the original scale); missing feature values are imputed with the
+    training folds' medians. 'adamw' gets its usual decoupled weight decay
+    (:data:`ADAMW_WEIGHT_DECAY`) unless ``params`` sets ``weight_decay``.
+
+    ``table`` has one row per optimizer: ``optimizer``, ``lr``,
+    ``weight_decay``, mean and ``std`` of the test score over the folds, the
+    mean train score, mean ``epochs``, ``converged`` (folds whose training
+    stopped by its stopping rule before ``max_epochs``, as "k/n"), mean fit
+    time and ``status`` ('ok', or 'diverged' when the training loss became
+    infinite in a fold; that row's scores are NaN). Rows are sorted by test
+    score. ``histories`` maps each optimizer that did not diverge to the
+    ``history_`` DataFrame of its first-fold fit, for the training curves.
     """
-    classification = is_classification(y)
-    base = _neural_pipeline(
-        classification, {"random_state": random_state, **(params or {})}
-    )
+    if classification is None:
+        classification = is_classification(y)
+    base_params = {"random_state": random_state, **(params or {})}
+    impute = bool(pd.isna(np.asarray(X, dtype=np.float64)).any())
     cv = _cv(classification, n_splits, random_state)
     metric = "accuracy" if classification else "R^2"
     rows, histories = [], {}
     for name in tqdm(optimizers, desc="optimizers", disable=not progress, unit="opt"):
-        pipe = clone(base).set_params(**{f"{base.steps[-1][0]}__optimizer": name})
-        with warnings.catch_warnings():
-            # Plain SGD often uses every epoch; the table shows it ('epochs').
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            result = cross_validate(
-                pipe,
-                X,
-                y,
-                cv=cv,
-                n_jobs=n_jobs,
-                return_train_score=True,
-                return_estimator=True,
+        run_params = _optimizer_params(name, base_params)
+        model = _neural_pipeline(classification, run_params, impute=impute)
+        result, failure = _cross_validate_optimizer(model, X, y, cv, n_jobs)
+        row = {
+            "optimizer": name,
+            "lr": np.nan,
+            "weight_decay": float(run_params.get("weight_decay", 0.0)),
+        }
+        if result is None:
+            row.update(
+                {
+                    "lr": _lr_in(failure),
+                    f"test {metric}": np.nan,
+                    "std": np.nan,
+                    f"train {metric}": np.nan,
+                    "epochs": np.nan,
+                    "converged": "",
+                    "fit time (s)": np.nan,
+                    "status": "diverged",
+                }
             )
-        nets = [fitted.steps[-1][1] for fitted in result["estimator"]]
+            rows.append(row)
+            continue
+        nets = [_final_net(fitted) for fitted in result["estimator"]]
         histories[name] = nets[0].history_
-        rows.append(
+        stopped_early = sum(net.n_iter_ < net.max_epochs for net in nets)
+        row.update(
             {
-                "optimizer": name,
                 "lr": nets[0].net_.optimizer_.param_groups[0]["lr"],
                 f"test {metric}": np.mean(result["test_score"]),
                 "std": np.std(result["test_score"]),
                 f"train {metric}": np.mean(result["train_score"]),
                 "epochs": np.mean([net.n_iter_ for net in nets]),
+                "converged": f"{stopped_early}/{len(nets)}",
                 "fit time (s)": np.mean(result["fit_time"]),
+                "status": "ok",
             }
         )
-    table = pd.DataFrame(rows).sort_values(f"test {metric}", ascending=False)
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values(
+        f"test {metric}", ascending=False, na_position="last"
+    )
     return table.reset_index(drop=True), histories
 
 
@@ -365,15 +453,15 @@ def bias_variance_study(
         )
         curves[name] = curve
         for i, value in enumerate(values):
-            rows.append(
-                {
-                    "model": name,
-                    "parameter": param,
-                    "value": str(value),
-                    "loss": curve.loss[i],
-                    bias_key: curve[bias_key][i],
-                    "variance": curve.variance[i],
-                    "noise": np.nan if curve.noise is None else curve.noise[i],
-                }
-            )
+            row = {
+                "model": name,
+                "parameter": param,
+                "value": str(value),
+                "loss": curve.loss[i],
+                bias_key: curve[bias_key][i],
+                "variance": curve.variance[i],
+            }
+            if curve.noise is not None:  # known only with noise-free targets
+                row["noise"] = curve.noise[i]
+            rows.append(row)
     return pd.DataFrame(rows), curves

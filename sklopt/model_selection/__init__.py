@@ -13,7 +13,10 @@ from sklopt.model_selection._bias_variance import (
     bias_variance_curve,
     bias_variance_decomposition,
 )
-from sklopt.model_selection._bootstrap import score_confidence_interval
+from sklopt.model_selection._bootstrap import (
+    ConfidenceInterval,
+    score_confidence_interval,
+)
 from sklopt.model_selection._replicas import BootstrapReplicas
 from sklopt.model_selection._scorer import bias_variance_scorers
 from sklopt.model_selection._search import GridSearchCV, RandomizedSearchCV
@@ -23,6 +26,7 @@ __all__ = [
     "BiasVarianceResult",
     "BootstrapReplicas",
     "BootstrapSplit",
+    "ConfidenceInterval",
     "GridSearchCV",
     "RandomizedSearchCV",
     "bias_variance_curve",

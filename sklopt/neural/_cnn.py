@@ -13,27 +13,50 @@ from sklopt.utils._validation import Interval, StrOptions
 
 
 def _as_images(X):
-    """Return ``(X_2d, image_shape)`` for 4-D array input, else ``(X, None)``."""
+    """Return ``(X_2d, image_shape)`` for 3-D (one channel) or 4-D array
+    input, else ``(X, None)``."""
     ndim = getattr(X, "ndim", None)
     if ndim is None and isinstance(X, list | tuple):
         X = np.asarray(X)
         ndim = X.ndim
-    if ndim == 4:
+    if ndim in (3, 4):
         X = np.asarray(X)
-        return X.reshape(len(X), -1), tuple(int(s) for s in X.shape[1:])
+        shape = tuple(int(s) for s in X.shape[1:])
+        return X.reshape(len(X), -1), (1, *shape) if ndim == 3 else shape
     return X, None
+
+
+def _looks_channels_last(shape):
+    """True for (H, W, C)-like shapes: a last entry of at most 4 (a channel
+    count: gray, RGB, RGBA) below both others, as (8, 8, 1) or (32, 32, 3)."""
+    return shape[2] <= 4 and shape[2] < min(shape[0], shape[1])
+
+
+def _check_channels_first(shape, what):
+    if _looks_channels_last(shape):
+        height, width, n_channels = shape
+        raise ValueError(
+            f"{what} {shape} looks channels-last (H, W, C); CNNClassifier reads "
+            f"images channels-first (C, H, W). For {n_channels}-channel "
+            f"{height} x {width} images use image_shape="
+            f"{(n_channels, height, width)} with rows in (C, H, W) order "
+            "(X.reshape(n, H, W, C).transpose(0, 3, 1, 2)), or pass 4-D X of "
+            "shape (n, C, H, W)."
+        )
 
 
 def _resolve_image_shape(image_shape, n_features, input_shape):
     """The ``(C, H, W)`` of the training images (see CNNClassifier)."""
     if image_shape is None:
         if input_shape is not None:
+            _check_channels_first(input_shape, "X has images of shape")
             return input_shape
         side = _image_side(n_features)
         if side is None:
             raise ValueError(
-                f"CNNClassifier needs image input: 4-D X of shape (n, C, H, W), 2-D X "
-                f"with image_shape=(C, H, W), or 2-D X of square single-channel "
+                f"CNNClassifier needs image input: 4-D X of shape (n, C, H, W), 3-D X "
+                f"of shape (n, H, W), 2-D X with image_shape=(C, H, W), or 2-D X of "
+                f"square single-channel "
                 f"images; got 2-D X with {n_features} features, which is not a "
                 "square number. Pass image_shape."
             )
@@ -56,6 +79,7 @@ def _resolve_image_shape(image_shape, n_features, input_shape):
                 "features of X."
             )
         shape = tuple(n_features // known if s == -1 else int(s) for s in shape)
+    _check_channels_first(shape, f"image_shape={image_shape!r} gives the shape")
     if int(np.prod(shape)) != n_features:
         raise ValueError(
             f"image_shape={image_shape!r} holds {int(np.prod(shape))} pixel values, "
@@ -64,7 +88,7 @@ def _resolve_image_shape(image_shape, n_features, input_shape):
     if input_shape is not None and input_shape != shape:
         raise ValueError(
             f"image_shape={image_shape!r} does not match the shape {input_shape} "
-            "of the 4-D input X."
+            "of the image input X."
         )
     return shape
 
@@ -85,10 +109,13 @@ class CNNClassifier(_BaseNeuralClassifier):
     %(activation)s
     image_shape : tuple (C, H, W) or None, default=None
         Shape of one image when X is 2-D (rows of C*H*W pixel values in C,
-        H, W order). One entry may be -1, inferred from the number of
-        features (``(1, 1, -1)`` treats each row as a 1-D signal). None
-        takes the shape of 4-D X, or square single-channel images
-        (n_features = H * H) for 2-D X.
+        H, W order), channels first. One entry may be -1, inferred from the
+        number of features (``(1, 1, -1)`` treats each row as a 1-D
+        signal). None takes the shape of 3-D X (n, H, W: one channel) or 4-D
+        X (n, C, H, W), or square single-channel images (n_features = H * H)
+        for 2-D X. A channels-last shape such as (8, 8, 1) or (32, 32, 3) (a
+        last entry of at most 4, smaller than the other two) is an error
+        that names the channels-first shape meant.
     %(optimizer)s
     %(lr)s
     %(constants)s

@@ -167,3 +167,53 @@ def test_image_augmentation_runs_on_device_batches_only(small_digits):
     clf.fit(X, y)
     clf.predict(X)
     assert shapes == [(100, 1, 8, 8)] * 3
+
+
+def test_3d_input_is_one_channel(digits):
+    # (n, H, W) was refused with scikit-learn's generic "dim <= 2" message.
+    X, y = digits
+    X_train, y_train, X_test, y_test = X[:1000], y[:1000], X[1000:1400], y[1000:1400]
+    params = {"channels": (8, 16), "lr": 0.01, "max_epochs": 8, **FAST}
+    flat = CNNClassifier(image_shape=(1, 8, 8), **params).fit(X_train, y_train)
+    images = CNNClassifier(**params).fit(X_train.reshape(-1, 8, 8), y_train)
+    assert images.image_shape_ == (1, 8, 8) and images.n_features_in_ == 64
+    accuracy = images.score(X_test.reshape(-1, 8, 8), y_test)
+    assert accuracy == flat.score(X_test, y_test)
+    assert accuracy > 0.85
+    np.testing.assert_array_equal(
+        images.predict_proba(X_test[:20].reshape(-1, 8, 8)),
+        images.predict_proba(X_test[:20]),
+    )
+    with pytest.raises(ValueError, match=r"images of shape \(1, 4, 16\)"):
+        images.predict(X_test.reshape(-1, 4, 16))
+
+
+@pytest.mark.parametrize(
+    "image_shape, X_shape, meant",
+    [
+        ((8, 8, 1), (20, 64), r"image_shape=\(1, 8, 8\)"),
+        ((4, 4, 3), (20, 48), r"image_shape=\(3, 4, 4\)"),
+        ((4, -1, 1), (20, 16), r"image_shape=\(1, 4, 4\)"),
+        (None, (20, 8, 8, 1), r"image_shape=\(1, 8, 8\)"),
+    ],
+)
+def test_channels_last_shapes_are_refused(image_shape, X_shape, meant):
+    # (8, 8, 1) was silently read as 8 channels of 8 x 1 images.
+    X = np.random.RandomState(0).normal(size=X_shape)
+    y = np.arange(20) % 2
+    clf = CNNClassifier((2,), image_shape=image_shape, max_epochs=1, **FAST)
+    with pytest.raises(ValueError, match=r"channels-last \(H, W, C\)") as exc:
+        clf.fit(X, y)
+    assert "channels-first (C, H, W)" in str(exc.value)
+    assert exc.match(meant)
+
+
+@pytest.mark.parametrize(
+    "image_shape, n_features", [((16, 4, 4), 256), ((3, 8, 8), 192), ((1, 1, -1), 64)]
+)
+def test_channels_first_shapes_are_kept(image_shape, n_features):
+    X = np.random.RandomState(0).normal(size=(20, n_features))
+    y = np.arange(20) % 2
+    clf = CNNClassifier((2,), image_shape=image_shape, max_epochs=1, **FAST).fit(X, y)
+    assert clf.image_shape_[0] == image_shape[0]
+    assert np.prod(clf.image_shape_) == n_features

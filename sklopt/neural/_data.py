@@ -28,7 +28,7 @@ DEVICE_RESIDENT_BYTES = 1 << 30
 #: Most bytes of dense rows made at once from sparse input to predict or
 #: validate (fewer rows than :data:`~sklopt.neural._net.PREDICT_CHUNK` for
 #: wide rows).
-SPARSE_CHUNK_BYTES = 1 << 26
+SPARSE_CHUNK_BYTES = 1 << 24
 
 
 class _SparseRows:

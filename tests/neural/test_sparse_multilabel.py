@@ -91,12 +91,18 @@ def test_sparse_classifier_equals_dense(tfidf_like, fmt, extra):
     dense = MLPClassifier(**params).fit(X.toarray(), y)
     # 'noise' scales by the per-feature std: scipy's and torch's sums round
     # differently, so that case agrees at float32 tolerance only
-    assert_allclose(sparse.predict_proba(Xs), dense.predict_proba(X.toarray()), **FLOAT32_TOL)
+    assert_allclose(
+        sparse.predict_proba(Xs), dense.predict_proba(X.toarray()), **FLOAT32_TOL
+    )
     assert_array_equal(sparse.predict(Xs), dense.predict(X.toarray()))
     assert sparse.score(Xs, y) == pytest.approx(dense.score(X.toarray(), y))
-    assert_allclose(sparse.history_["train_loss"], dense.history_["train_loss"], **FLOAT32_TOL)
+    assert_allclose(
+        sparse.history_["train_loss"], dense.history_["train_loss"], **FLOAT32_TOL
+    )
     # a model fitted on dense X predicts sparse X as the dense array
-    assert_allclose(dense.predict_proba(Xs), dense.predict_proba(X.toarray()), rtol=1e-12)
+    assert_allclose(
+        dense.predict_proba(Xs), dense.predict_proba(X.toarray()), rtol=1e-12
+    )
 
 
 def test_sparse_regressor_and_partial_fit_equal_dense(tfidf_like):
@@ -142,7 +148,14 @@ def test_sparse_wide_matrix_is_never_dense():
     predicting allocate (numpy, traced) far less than that."""
     n, n_features = 400, 200_000
     rng = np.random.RandomState(0)
-    X = sp.random(n, n_features, density=5e-5, random_state=0, format="csr")
+    nnz = 4000
+    X = sp.csr_matrix(
+        (
+            rng.uniform(size=nnz),
+            (rng.randint(0, n, nnz), rng.randint(0, n_features, nnz)),
+        ),
+        shape=(n, n_features),
+    )
     y = rng.randint(0, 2, n)
     dense_bytes = n * n_features * 4
     params = {"hidden_layer_sizes": (2,), "batch_size": 20, "device": "cpu"}
@@ -179,7 +192,9 @@ def test_multilabel_like_sklearn_mlp(multilabel):
     X_train, X_test, Y_train, Y_test = train_test_split(X, Y, random_state=0)
     ours = MLPClassifier((32,), lr=0.01, max_epochs=50, device="cpu", random_state=0)
     ours.fit(X_train, Y_train)
-    theirs = SkMLPClassifier((32,), learning_rate_init=0.01, max_iter=50, random_state=0)
+    theirs = SkMLPClassifier(
+        (32,), learning_rate_init=0.01, max_iter=50, random_state=0
+    )
     theirs.fit(X_train, Y_train)
     assert_array_equal(ours.classes_, theirs.classes_)
     assert ours.predict(X_test).shape == theirs.predict(X_test).shape == Y_test.shape
@@ -201,8 +216,14 @@ def test_multilabel_outputs_and_loss(multilabel):
     X, Y = multilabel
     for smoothing in (0.0, 0.2):
         clf = MLPClassifier(
-            (8,), optimizer="sgd", lr=1e-12, batch_size="full", max_epochs=1,
-            label_smoothing=smoothing, device="cpu", random_state=0,
+            (8,),
+            optimizer="sgd",
+            lr=1e-12,
+            batch_size="full",
+            max_epochs=1,
+            label_smoothing=smoothing,
+            device="cpu",
+            random_state=0,
         ).fit(X, Y)
         proba = clf.predict_proba(X)
         assert_array_equal(clf.predict(X), (proba > 0.5).astype(int))
@@ -238,7 +259,9 @@ def test_multilabel_mixup_and_early_stopping(multilabel, extra):
     ],
 )
 def test_sklearn_multilabel_checks(check):
-    clf = MLPClassifier(hidden_layer_sizes=(16,), max_epochs=20, lr=0.01, device="cpu", random_state=0)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(16,), max_epochs=20, lr=0.01, device="cpu", random_state=0
+    )
     check(type(clf).__name__, clf)
 
 
@@ -268,7 +291,9 @@ def test_multilabel_sparse_y_and_column_vector(multilabel):
     X, Y = multilabel
     params = {**FAST, "max_epochs": 3, "random_state": 0}
     dense = MLPClassifier(**params).fit(X, Y)
-    assert_array_equal(MLPClassifier(**params).fit(X, sp.csr_matrix(Y)).predict(X), dense.predict(X))
+    assert_array_equal(
+        MLPClassifier(**params).fit(X, sp.csr_matrix(Y)).predict(X), dense.predict(X)
+    )
     # a column vector is 1-D y, with scikit-learn's DataConversionWarning
     from sklearn.exceptions import DataConversionWarning
 
@@ -281,8 +306,12 @@ def test_multilabel_sparse_y_and_column_vector(multilabel):
 @pytest.fixture(scope="module")
 def imbalanced():
     X, y = make_classification(
-        n_samples=150, n_features=8, n_informative=4, weights=[0.7, 0.2, 0.1],
-        n_classes=3, random_state=0,
+        n_samples=150,
+        n_features=8,
+        n_informative=4,
+        weights=[0.7, 0.2, 0.1],
+        n_classes=3,
+        random_state=0,
     )
     return X, np.array(["a", "b", "c"])[y]
 
@@ -292,12 +321,16 @@ def test_class_weight_equals_sample_weight(imbalanced, class_weight):
     X, y = imbalanced
     sample_weight = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
     params = {**FAST, "max_epochs": 6, "random_state": 0, "early_stopping": True}
-    weighted = MLPClassifier(**params, class_weight=class_weight).fit(X, y, sample_weight)
+    weighted = MLPClassifier(**params, class_weight=class_weight).fit(
+        X, y, sample_weight
+    )
     by_hand = MLPClassifier(**params).fit(
         X, y, sample_weight * compute_sample_weight(class_weight, y)
     )
     assert_allclose(weighted.predict_proba(X), by_hand.predict_proba(X), **FLOAT32_TOL)
-    assert_allclose(weighted.history_["valid_loss"], by_hand.history_["valid_loss"], **FLOAT32_TOL)
+    assert_allclose(
+        weighted.history_["valid_loss"], by_hand.history_["valid_loss"], **FLOAT32_TOL
+    )
 
 
 def test_class_weight_cnn(digits):
@@ -315,8 +348,12 @@ def test_class_weight_multilabel(multilabel):
     per_label = [{0: 1.0, 1: 2.0 + j} for j in range(Y.shape[1])]
     for class_weight in ("balanced", per_label):
         weighted = MLPClassifier(**params, class_weight=class_weight).fit(X, Y)
-        by_hand = MLPClassifier(**params).fit(X, Y, compute_sample_weight(class_weight, Y))
-        assert_allclose(weighted.predict_proba(X), by_hand.predict_proba(X), **FLOAT32_TOL)
+        by_hand = MLPClassifier(**params).fit(
+            X, Y, compute_sample_weight(class_weight, Y)
+        )
+        assert_allclose(
+            weighted.predict_proba(X), by_hand.predict_proba(X), **FLOAT32_TOL
+        )
 
 
 def test_class_weight_stacked_uses_each_members_rows(imbalanced):

@@ -4,9 +4,9 @@ from numbers import Integral
 
 import numpy as np
 
-from sklopt.utils._docstrings import fill_doc
 from sklopt.neural._modules import MLPModule
 from sklopt.neural._supervised import _BaseNeuralClassifier, _BaseNeuralRegressor
+from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._validation import Interval
 
 _HIDDEN_CONSTRAINT = {

@@ -18,7 +18,6 @@ Pickles made before this format (holding ``net_`` itself) still load.
 """
 
 import copy
-import warnings
 
 import numpy as np
 import torch
@@ -26,6 +25,7 @@ from skorch.history import History
 
 from sklopt.neural._device import _RandomStreams
 from sklopt.neural._net import _make_net
+from sklopt.neural._rules import _warn
 from sklopt.neural._spec import _FitResult
 
 #: Version of the state layout, stored with it.
@@ -122,12 +122,11 @@ def _available_device(device, owner):
         if target.index is not None and target.index >= torch.cuda.device_count():
             return "cuda"
         return device
-    warnings.warn(
+    _warn(
         f"{owner} was fitted on {device!r}, which is not available on this "
         "machine; it is loaded on the CPU. Set device='cpu' to continue "
         "training it here.",
         UserWarning,
-        stacklevel=4,
     )
     return "cpu"
 

@@ -380,7 +380,8 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         hold-out split of ``target`` (the ``split`` stream)."""
         n_samples = len(target)
         # multilabel targets are not stratified (as scikit-learn's MLP)
-        stratify = target.numpy() if self._classification and target.dim() == 1 else None
+        stratified = self._classification and target.dim() == 1
+        stratify = target.numpy() if stratified else None
         try:
             train_idx, valid_idx = train_test_split(
                 np.arange(n_samples),

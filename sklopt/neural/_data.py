@@ -28,7 +28,7 @@ DEVICE_RESIDENT_BYTES = 1 << 30
 #: Most bytes of dense rows made at once from sparse input to predict or
 #: validate (fewer rows than :data:`~sklopt.neural._net.PREDICT_CHUNK` for
 #: wide rows).
-SPARSE_CHUNK_BYTES = 1 << 26
+SPARSE_CHUNK_BYTES = 1 << 24
 
 
 class _SparseRows:
@@ -150,11 +150,13 @@ class _TensorData:
         return (self.X, self.y, self.weight)
 
     def nbytes(self):
-        return sum(
-            t.nbytes() if isinstance(t, _SparseRows) else t.element_size() * t.nelement()
-            for t in self.tensors()
-            if t is not None
-        )
+        total = 0
+        for t in self.tensors():
+            if isinstance(t, _SparseRows):
+                total += t.nbytes()
+            elif t is not None:
+                total += t.element_size() * t.nelement()
+        return total
 
     def to(self, device):
         """Return the data on ``device`` (the same object when already there)."""

@@ -403,7 +403,8 @@ class _BatchedTrainer:
         """Validation loss and score of every member on its held-out rows."""
         outputs = []
         width = self.valid_rows.shape[1]
-        step = max(1, _chunk_rows(self.X, PREDICT_CHUNK * 8) // max(1, len(self.members)))
+        rows = _chunk_rows(self.X, PREDICT_CHUNK * 8)
+        step = max(1, rows // max(1, len(self.members)))
         with torch.no_grad():
             for lo in range(0, width, step):
                 rows = self.valid_rows[:, lo : lo + step]

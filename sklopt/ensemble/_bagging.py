@@ -505,8 +505,10 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         :class:`~sklearn.tree.DecisionTreeClassifier`.
     n_estimators : int, default=10
         Number of members.
-    max_samples : int or float, default=1.0
-        Rows drawn per member: an int, or a fraction of ``n_samples``.
+    max_samples : int, float or None, default=1.0
+        Rows drawn per member: an int, or a fraction of ``n_samples`` (of
+        ``sample_weight.sum()`` when ``sample_weight`` is given, as in
+        scikit-learn 1.9); None draws ``n_samples`` rows.
     max_features : int or float, default=1.0
         Columns drawn per member: an int, or a fraction of ``n_features``.
     bootstrap : bool, default=True
@@ -519,7 +521,8 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
         and a warning.
     warm_start : bool, default=False
         Keep the members of the previous fit and add new ones up to
-        ``n_estimators`` (use the same data).
+        ``n_estimators`` (use the same data). Cannot be combined with
+        ``oob_score=True``, as in scikit-learn.
     %(n_jobs)s
     %(random_state)s
         Each member gets its own seed, drawn before the members are fitted;
@@ -568,13 +571,16 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
     --------
     BaggingRegressor : The regression counterpart.
     sklearn.ensemble.BaggingClassifier : The scikit-learn bagging classifier;
-        for the same ``random_state`` both draw the same samples.
+        for the same ``random_state`` both draw the same rows and columns
+        (with or without ``sample_weight``).
 
     Notes
     -----
     A member whose ``fit`` accepts ``sample_weight`` is fitted on the
-    distinct rows drawn, weighted by their number of draws; other members
-    are fitted on the drawn rows, repeats included. Members keep the original
+    distinct rows drawn, weighted by their number of draws (on all rows, the
+    undrawn ones with weight 0, when its draw misses a class); networks, and
+    members without ``sample_weight``, are fitted on the drawn rows, repeats
+    included (the bootstrap sample itself). Members keep the original
     labels; ``predict_proba_members`` maps each member's classes onto the
     ensemble's ``classes_`` (a member that did not see a class gives it
     probability 0).
@@ -733,8 +739,10 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         :class:`~sklearn.tree.DecisionTreeRegressor`.
     n_estimators : int, default=10
         Number of members.
-    max_samples : int or float, default=1.0
-        Rows drawn per member: an int, or a fraction of ``n_samples``.
+    max_samples : int, float or None, default=1.0
+        Rows drawn per member: an int, or a fraction of ``n_samples`` (of
+        ``sample_weight.sum()`` when ``sample_weight`` is given, as in
+        scikit-learn 1.9); None draws ``n_samples`` rows.
     max_features : int or float, default=1.0
         Columns drawn per member: an int, or a fraction of ``n_features``.
     bootstrap : bool, default=True
@@ -747,7 +755,8 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
         ``oob_prediction_`` and a warning.
     warm_start : bool, default=False
         Keep the members of the previous fit and add new ones up to
-        ``n_estimators`` (use the same data).
+        ``n_estimators`` (use the same data). Cannot be combined with
+        ``oob_score=True``, as in scikit-learn.
     %(n_jobs)s
     %(random_state)s
         Each member gets its own seed, drawn before the members are fitted;
@@ -792,7 +801,8 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
     --------
     BaggingClassifier : The classification counterpart.
     sklearn.ensemble.BaggingRegressor : The scikit-learn bagging regressor;
-        for the same ``random_state`` both draw the same samples.
+        for the same ``random_state`` both draw the same rows and columns
+        (with or without ``sample_weight``).
 
     Examples
     --------

@@ -253,8 +253,10 @@ def test_interrupted_bagging_keeps_the_complete_members(iris_std):
     bagging = BaggingClassifier(
         _interrupted_mlp(), n_estimators=4, random_state=0, batched=False
     )
+    # The complete members stay in the ensemble; the interrupt is re-raised.
     with pytest.warns(TrainingInterruptedWarning, match="after 2 of n_estimators=4"):
-        bagging.fit(X, y)
+        with pytest.raises(KeyboardInterrupt):
+            bagging.fit(X, y)
     assert len(bagging.estimators_) == len(bagging._seeds) == 2
     members = bagging.predict_proba_members(X)
     np.testing.assert_allclose(bagging.predict_proba(X), members.mean(0), rtol=1e-12)
@@ -271,7 +273,8 @@ def test_interrupted_bagging_of_trees(iris_std):
     _InterruptingTree.fits, _InterruptingTree.at = 0, 4
     bagging = BaggingRegressor(_InterruptingTree(), n_estimators=6, random_state=0)
     with pytest.warns(TrainingInterruptedWarning, match="after 3 of"):
-        bagging.fit(X, X[:, 0])
+        with pytest.raises(KeyboardInterrupt):
+            bagging.fit(X, X[:, 0])
     assert len(bagging.estimators_) == 3
     assert bagging.predict(X).shape == (len(X),)
 
@@ -326,6 +329,7 @@ def test_interrupt_stops_replicas_and_bootstrap_studies_at_once(iris_std):
         with pytest.raises(KeyboardInterrupt):
             study(X, y)
         assert _InterruptAt.calls == 3  # no later replica was trained
+    # Batched replicas: none is complete.
     with pytest.raises(NotFittedError):
         replicas.predict(X)
 

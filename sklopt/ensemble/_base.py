@@ -239,8 +239,8 @@ def _resolve_max_samples(max_samples, n_samples, bootstrap, sample_weight=None):
     if not bootstrap and n_draw > n_samples:
         raise ValueError(
             f"max_samples={n_draw} must be <= n_samples={n_samples} to be able to "
-            f"sample without replacement (bootstrap=False; max_samples="
-            f"{max_samples!r} was given)."
+            "sample without replacement. Use bootstrap=True or fewer rows "
+            f"(max_samples={max_samples!r} was given)."
         )
     return n_draw
 

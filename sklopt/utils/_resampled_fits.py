@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 from joblib import effective_n_jobs
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import has_fit_parameter
@@ -178,10 +178,12 @@ def _rows_and_weights(rows, n_samples, by_counts, y_codes, fit_params):
     values taken at those rows).
 
     ``by_counts``: the distinct rows, ``sample_weight`` multiplied by the
-    number of draws of each row; when the draw misses a class of ``y``
-    (``y_codes``: class codes of a classifier's targets), every row, the
-    undrawn ones with weight 0, so that no member loses a class
-    (scikit-learn's scheme). Otherwise: the rows as drawn, repeats included.
+    number of draws of each row; every row, the undrawn ones with weight 0
+    (scikit-learn's scheme), when the draw misses a class of ``y``
+    (``y_codes``: class codes of a classifier's targets) or when the
+    estimator is neither a classifier nor a regressor (``y_codes`` is
+    ``'all'``: it may need classes too), so that no member loses a class.
+    Otherwise: the rows as drawn, repeats included.
     """
     params = dict(fit_params)
     if rows is None:
@@ -191,7 +193,9 @@ def _rows_and_weights(rows, n_samples, by_counts, y_codes, fit_params):
     if by_counts:
         counts = np.bincount(rows, minlength=n_samples)
         drawn = np.flatnonzero(counts)
-        if y_codes is not None and len(np.unique(y_codes[drawn])) < y_codes.max() + 1:
+        if isinstance(y_codes, str) or (
+            y_codes is not None and len(np.unique(y_codes[drawn])) < y_codes.max() + 1
+        ):
             drawn = np.arange(n_samples)
         rows, weight = drawn, counts[drawn].astype(np.float64)
         user_weight = params.pop("sample_weight", None)
@@ -396,6 +400,8 @@ def fit_members(
     y_codes = None
     if by_counts and is_classifier(template) and np.ndim(y) == 1:
         y_codes = np.unique(np.asarray(y), return_inverse=True)[1]
+    elif by_counts and not is_regressor(template):
+        y_codes = "all"  # whether a class can be lost is not known
     setup = _Setup(
         template,
         X,

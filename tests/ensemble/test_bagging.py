@@ -342,7 +342,7 @@ def test_batched_true_raises(clf_data):
 
 
 def test_all_members_go_through_one_fit_call(monkeypatch, clf_data):
-    import sklopt.ensemble._bagging as bagging
+    import sklopt.ensemble._bagging_base as bagging
 
     calls = []
     original = bagging.fit_members

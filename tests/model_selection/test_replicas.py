@@ -288,3 +288,31 @@ def test_replicas_and_scorers_on_a_dataframe_pipeline():
         error_score="raise",
     )
     assert np.isfinite(scores["test_neg_loss"]).all()
+
+
+def test_interrupted_replicas_keep_the_complete_ones():
+    import warnings
+
+    from sklearn.tree import DecisionTreeRegressor
+
+    from sklopt.exceptions import TrainingInterruptedWarning
+    from sklopt.model_selection import BootstrapReplicas
+
+    class Interrupting(DecisionTreeRegressor):
+        fits = 0
+
+        def fit(self, X, y, sample_weight=None, check_input=True):
+            type(self).fits += 1
+            if type(self).fits == 3:
+                raise KeyboardInterrupt
+            return super().fit(X, y, sample_weight, check_input)
+
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    replicas = BootstrapReplicas(Interrupting(), n_rounds=5, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(KeyboardInterrupt):
+            replicas.fit(X, X[:, 0])
+    assert any(w.category is TrainingInterruptedWarning for w in caught)
+    assert len(replicas.estimators_) == 2
+    assert replicas.predict_members(X).shape == (2, 30)

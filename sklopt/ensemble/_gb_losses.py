@@ -199,9 +199,11 @@ class _BinomialLogLoss:
     def neg_gradient(self, y, raw):
         # expit(raw) - y in scikit-learn's (Cython) formulation.
         r = raw[:, 0]
-        with np.errstate(over="ignore"):
+        # Each branch of np.where is computed everywhere: its overflows (in
+        # the branch not taken) are expected.
+        with np.errstate(over="ignore", invalid="ignore"):
             e = np.exp(-r)
-        gradient = np.where(r > -37, ((1 - y) - y * e) / (1 + e), np.exp(r) - y)
+            gradient = np.where(r > -37, ((1 - y) - y * e) / (1 + e), np.exp(r) - y)
         return -gradient[:, np.newaxis]
 
     def __call__(self, y, raw, w=None):

@@ -24,6 +24,7 @@ from sklearn.model_selection._validation import (
     _insert_error_scores,
     _warn_or_raise_about_fit_failures,
 )
+from sklearn.utils import get_tags
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, indexable
 
@@ -39,6 +40,15 @@ from sklopt.utils._validation import StrOptions, _fit_context
 
 class _StackedSearchMixin:
     """``fit`` of the stacked searches (see the module docstring)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # scikit-learn's search leaves multi_output False: a 2-D target that
+        # the estimator takes (a network regressor's) is not converted.
+        tags.target_tags.multi_output = get_tags(
+            self.estimator
+        ).target_tags.multi_output
+        return tags
 
     def fit(self, X, y=None, **params):
         """Run fit with all sets of parameters.

@@ -366,4 +366,3 @@ def end_message(params, split_progress, candidate_progress, result, verbose):
     text += f" total time={logger.short_format_time(total)}"
     head = f"[CV{progress}] END "
     return head + "." * (80 - len(head) - len(text)) + text
-

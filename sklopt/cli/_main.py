@@ -193,6 +193,7 @@ def _load(args, default):
 
 
 def _optimizer_part(args, report, X, y, description, *, n_splits, optimizers, params):
+    from sklopt.cli._conclusions import optimizer_conclusion
     from sklopt.cli._figures import training_curves
     from sklopt.cli._studies import compare_optimizers
 
@@ -216,6 +217,7 @@ def _optimizer_part(args, report, X, y, description, *, n_splits, optimizers, pa
     report.add_table(
         section, "Cross-validated scores per optimizer", table, "optimizers.csv"
     )
+    _conclude(section, optimizer_conclusion(table))
     path = training_curves(
         histories,
         report.figure_path("optimizers_training.png"),
@@ -225,6 +227,13 @@ def _optimizer_part(args, report, X, y, description, *, n_splits, optimizers, pa
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
+def _conclude(section, sentence):
+    """Add a conclusion computed from the section's table; print it too."""
+    if sentence:
+        section.text.append(sentence)
+        print(sentence)
+
+
 def _split(X, y, random_state):
     from sklearn.model_selection import train_test_split
 
@@ -232,6 +241,7 @@ def _split(X, y, random_state):
 
 
 def _regularizer_part(args, report, X, y, description):
+    from sklopt.cli._conclusions import calibration_conclusion
     from sklopt.cli._figures import ablation_bars
     from sklopt.cli._studies import REGULARIZERS, regularizer_ablation
 
@@ -268,12 +278,25 @@ def _regularizer_part(args, report, X, y, description):
     report.add_table(
         section, "Test accuracy and ECE per regularizer", table, "regularizers.csv"
     )
+    _conclude(
+        section,
+        calibration_conclusion(
+            table,
+            noise_column="ECE (20% noise)",
+            pairs={
+                "mixup": "none (MLP)",
+                "label smoothing": "none (MLP)",
+                "CutMix (CNN)": "none (CNN)",
+            },
+        ),
+    )
     path = ablation_bars(table, report.figure_path("regularizers.png"), "20% noise")
     section.figures.append(("Accuracy and calibration per regularizer", path))
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 def _batch_size_part(args, report, X, y, description):
+    from sklopt.cli._conclusions import batch_size_conclusion
     from sklopt.cli._figures import training_curves
     from sklopt.cli._studies import batch_size_study
 
@@ -286,9 +309,10 @@ def _batch_size_part(args, report, X, y, description):
         "reaches 0.002, so that the minima are compared at equal training loss. "
         "Sharpness (Keskar et al., 2017) is the largest relative rise of the "
         "training loss within a box of relative size epsilon around the "
-        "minimizer, in percent, found with 10 iterations of L-BFGS-B (the largest "
-        "of 3 random starts). Keskar et "
-        "al. report higher test accuracy and lower sharpness for small batches."
+        "minimizer, in percent: the largest of 3 searches from random points of "
+        "the box, each run until it converges (the smallest is shown beside it, "
+        "the spread of the local maxima). Keskar et al. report higher test "
+        "accuracy and lower sharpness for small batches."
     )
     table, histories = batch_size_study(
         X_train,
@@ -300,15 +324,7 @@ def _batch_size_part(args, report, X, y, description):
         progress=not args.no_progress,
     )
     report.add_table(section, "Small vs full batch", table, "batch_size.csv")
-    small, full = table.iloc[0], table.iloc[-1]
-    sharp = [c for c in table.columns if c.startswith("sharpness")]
-    section.text.append(
-        f"Here: test accuracy {small['test accuracy']:.3f} (batch "
-        f"{small['batch size']}) vs {full['test accuracy']:.3f} (batch "
-        f"{full['batch size']}); "
-        + "; ".join(f"{c} {small[c]:.3g} vs {full[c]:.3g}" for c in sharp)
-        + "."
-    )
+    _conclude(section, batch_size_conclusion(table))
     path = training_curves(
         histories,
         report.figure_path("batch_size_training.png"),
@@ -319,6 +335,7 @@ def _batch_size_part(args, report, X, y, description):
 
 
 def _bias_variance_part(args, report, X, y, description, y_true=None):
+    from sklopt.cli._conclusions import bias_variance_conclusion
     from sklopt.cli._figures import bias_variance_panels
     from sklopt.cli._studies import bias_variance_study
 
@@ -334,8 +351,7 @@ def _bias_variance_part(args, report, X, y, description, y_true=None):
     section.text.append(
         f"Data: {description}, 25% held out. Each model is refitted on {n_rounds} "
         "bootstrap replicates of the training set; the test error is split into "
-        f"bias and variance. {noise_text} Bagging lowers the variance of deep trees; "
-        "boosting lowers the bias of stumps."
+        f"bias and variance. {noise_text}"
     )
     table, curves = bias_variance_study(
         X,
@@ -349,6 +365,7 @@ def _bias_variance_part(args, report, X, y, description, y_true=None):
     report.add_table(
         section, "Decomposition per model and complexity", table, "bias_variance.csv"
     )
+    _conclude(section, bias_variance_conclusion(table))
     path = bias_variance_panels(
         curves,
         report.figure_path("bias_variance.png"),

@@ -190,6 +190,7 @@ def test_optimizer_conclusion():
 
 
 # ---- on data where the effect is absent ----------------------------------------
+@pytest.mark.slow
 def test_pure_noise_target_gets_no_bias_claims():
     # y is pure noise around a known zero function: nothing to learn, so
     # neither depth nor boosting can lower the bias.

@@ -245,35 +245,13 @@ def _optimizer_text(description, n_splits, classification, table):
             "fold before the stopping rule was met; their scores may still "
             "change with more epochs (--param max_epochs=...)."
         )
-    caveat = _within_one_std(ok, f"test {metric}")
-    if caveat:
-        text.append(caveat)
     return text
-
-
-def _within_one_std(table, column):
-    """A caveat naming the optimizers whose mean score is within one
-    standard deviation (over the folds) of the best one, or ''."""
-    if len(table) < 2:
-        return ""
-    best = table.iloc[0]
-    gaps = best[column] - table[column]
-    spread = np.maximum(table["std"], best["std"])
-    close = table[(gaps <= spread) & (table.index != best.name)]
-    if close.empty:
-        return ""
-    names = ", ".join(close["optimizer"])
-    return (
-        f"Caveat: {names} {'is' if len(close) == 1 else 'are'} within one "
-        f"standard deviation over the folds of the best, {best['optimizer']} "
-        f"(largest gap {gaps[close.index].max():.3g}, standard deviation up to "
-        f"{spread[close.index].max():.3g}); these folds do not separate them."
-    )
 
 
 def _optimizer_part(
     args, report, X, y, description, *, n_splits, optimizers, params, task="auto"
 ):
+    from sklopt.cli._conclusions import optimizer_conclusion
     from sklopt.cli._figures import training_curves
     from sklopt.cli._studies import compare_optimizers
 
@@ -298,6 +276,7 @@ def _optimizer_part(
     report.add_table(
         section, "Cross-validated scores per optimizer", table, "optimizers.csv"
     )
+    _conclude(section, optimizer_conclusion(table))
     if histories:
         path = training_curves(
             histories,
@@ -308,6 +287,13 @@ def _optimizer_part(
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
+def _conclude(section, sentence):
+    """Add a conclusion computed from the section's table; print it too."""
+    if sentence:
+        section.text.append(sentence)
+        print(sentence)
+
+
 def _split(X, y, random_state):
     from sklearn.model_selection import train_test_split
 
@@ -315,6 +301,7 @@ def _split(X, y, random_state):
 
 
 def _regularizer_part(args, report, X, y, description):
+    from sklopt.cli._conclusions import calibration_conclusion
     from sklopt.cli._figures import ablation_bars
     from sklopt.cli._studies import REGULARIZERS, regularizer_ablation
 
@@ -351,12 +338,25 @@ def _regularizer_part(args, report, X, y, description):
     report.add_table(
         section, "Test accuracy and ECE per regularizer", table, "regularizers.csv"
     )
+    _conclude(
+        section,
+        calibration_conclusion(
+            table,
+            noise_column="ECE (20% noise)",
+            pairs={
+                "mixup": "none (MLP)",
+                "label smoothing": "none (MLP)",
+                "CutMix (CNN)": "none (CNN)",
+            },
+        ),
+    )
     path = ablation_bars(table, report.figure_path("regularizers.png"), "20% noise")
     section.figures.append(("Accuracy and calibration per regularizer", path))
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 def _batch_size_part(args, report, X, y, description):
+    from sklopt.cli._conclusions import batch_size_conclusion
     from sklopt.cli._figures import training_curves
     from sklopt.cli._studies import batch_size_study
 
@@ -369,9 +369,10 @@ def _batch_size_part(args, report, X, y, description):
         "reaches 0.002, so that the minima are compared at equal training loss. "
         "Sharpness (Keskar et al., 2017) is the largest relative rise of the "
         "training loss within a box of relative size epsilon around the "
-        "minimizer, in percent, found with 10 iterations of L-BFGS-B (the largest "
-        "of 3 random starts). Keskar et "
-        "al. report higher test accuracy and lower sharpness for small batches."
+        "minimizer, in percent: the largest of 3 searches from random points of "
+        "the box, each run until it converges (the smallest is shown beside it, "
+        "the spread of the local maxima). Keskar et al. report higher test "
+        "accuracy and lower sharpness for small batches."
     )
     table, histories = batch_size_study(
         X_train,
@@ -383,15 +384,7 @@ def _batch_size_part(args, report, X, y, description):
         progress=not args.no_progress,
     )
     report.add_table(section, "Small vs full batch", table, "batch_size.csv")
-    small, full = table.iloc[0], table.iloc[-1]
-    sharp = [c for c in table.columns if c.startswith("sharpness")]
-    section.text.append(
-        f"Here: test accuracy {small['test accuracy']:.3f} (batch "
-        f"{small['batch size']}) vs {full['test accuracy']:.3f} (batch "
-        f"{full['batch size']}); "
-        + "; ".join(f"{c} {small[c]:.3g} vs {full[c]:.3g}" for c in sharp)
-        + "."
-    )
+    _conclude(section, batch_size_conclusion(table))
     path = training_curves(
         histories,
         report.figure_path("batch_size_training.png"),
@@ -402,6 +395,7 @@ def _batch_size_part(args, report, X, y, description):
 
 
 def _bias_variance_part(args, report, X, y, description, y_true=None):
+    from sklopt.cli._conclusions import bias_variance_conclusion
     from sklopt.cli._figures import bias_variance_panels
     from sklopt.cli._studies import bias_variance_study
 
@@ -417,8 +411,7 @@ def _bias_variance_part(args, report, X, y, description, y_true=None):
     section.text.append(
         f"Data: {description}, 25% held out. Each model is refitted on {n_rounds} "
         "bootstrap replicates of the training set; the test error is split into "
-        f"bias and variance. {noise_text} Bagging lowers the variance of deep trees; "
-        "boosting lowers the bias of stumps."
+        f"bias and variance. {noise_text}"
     )
     table, curves = bias_variance_study(
         X,
@@ -432,6 +425,7 @@ def _bias_variance_part(args, report, X, y, description, y_true=None):
     report.add_table(
         section, "Decomposition per model and complexity", table, "bias_variance.csv"
     )
+    _conclude(section, bias_variance_conclusion(table))
     path = bias_variance_panels(
         curves,
         report.figure_path("bias_variance.png"),

@@ -164,7 +164,25 @@ class BiasVarianceDisplay:
         return self
 
     @classmethod
-    def from_results(cls, curve, *, name=None, ax=None, **kwargs):
+    def _from_curve(cls, curve, *, name=None):
+        """A display holding a curve of :func:`bias_variance_curve`; draws nothing."""
+        bias = curve.get("bias2")
+        if bias is None:
+            bias = curve.get("bias")
+        return cls(
+            param_name=curve["param_name"],
+            param_range=list(curve["param_range"]),
+            loss=curve["loss"],
+            bias=bias,
+            variance=curve["variance"],
+            noise=curve.get("noise"),
+            net_variance=curve.get("net_variance"),
+            loss_name=curve["results"][0].loss_name,
+            name=name,
+        )
+
+    @classmethod
+    def from_results(cls, curve, *, name=None, ax=None, logx=None):
         """Plot a curve returned by :func:`sklopt.model_selection.bias_variance_curve`.
 
         Parameters
@@ -176,28 +194,14 @@ class BiasVarianceDisplay:
             Title of the plot.
         ax : matplotlib Axes, default=None
             Axes to plot on.
-        **kwargs
-            Passed to :meth:`plot`.
+        logx : bool, default=None
+            Logarithmic x axis (see :meth:`plot`).
 
         Returns
         -------
         display : BiasVarianceDisplay
         """
-        bias = curve.get("bias2")
-        if bias is None:
-            bias = curve.get("bias")
-        display = cls(
-            param_name=curve["param_name"],
-            param_range=list(curve["param_range"]),
-            loss=curve["loss"],
-            bias=bias,
-            variance=curve["variance"],
-            noise=curve.get("noise"),
-            net_variance=curve.get("net_variance"),
-            loss_name=curve["results"][0].loss_name,
-            name=name,
-        )
-        return display.plot(ax=ax, **kwargs)
+        return cls._from_curve(curve, name=name).plot(ax=ax, logx=logx)
 
     @classmethod
     def from_estimator(
@@ -208,21 +212,15 @@ class BiasVarianceDisplay:
         *,
         param_name,
         param_range,
-        loss="squared",
-        test_size=0.25,
-        n_rounds=100,
-        y_true=None,
-        random_state=None,
-        n_jobs=None,
-        verbose=0,
         name=None,
         ax=None,
-        **kwargs,
+        logx=None,
+        **curve_params,
     ):
         """Plot the bias-variance trade-off of an estimator over a parameter.
 
-        Decomposes the error of ``estimator`` for each value of the parameter
-        and plots the curves.
+        Runs :func:`sklopt.model_selection.bias_variance_curve` (all the
+        computation happens here), then :meth:`plot` draws the curves.
 
         Parameters
         ----------
@@ -233,50 +231,52 @@ class BiasVarianceDisplay:
         y : array-like of shape (n_samples,)
             Targets.
         param_name : str
-            Parameter to vary (``set_params`` name, e.g. ``'max_depth'``).
+            Parameter to vary (``set_params`` name, e.g. ``'max_depth'`` or
+            ``'mlpclassifier__hidden_layer_sizes'``).
         param_range : array-like
-            Its values, from simple to complex.
-        loss : {'squared', '0-1', 'log'}, default='squared'
-            Loss to decompose.
-        test_size : float or int, default=0.25
-            Held-out fraction or count.
-        n_rounds : int, default=100
-            Bootstrap rounds per value.
-        y_true : array-like, default=None
-            Noise-free targets of ``X``; separates the noise from the bias.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the split and the bootstrap samples.
-        n_jobs : int, default=None
-            Parallel jobs through joblib.
-        verbose : int, default=0
-            Progress output.
+            Its values, from simple to complex; tuples are single values.
         name : str, default=None
             Title of the plot.
         ax : matplotlib Axes, default=None
             Axes to plot on.
-        **kwargs
-            Passed to :meth:`plot`.
+        logx : bool, default=None
+            Logarithmic x axis (see :meth:`plot`).
+        **curve_params
+            The other parameters of
+            :func:`~sklopt.model_selection.bias_variance_curve`, forwarded as
+            given: ``loss``, ``test_size``, ``n_rounds``, ``y_true``,
+            ``random_state``, ``n_jobs``, ``verbose``, ``batched``.
 
         Returns
         -------
         display : BiasVarianceDisplay
         """
+        import inspect
+
         from sklopt.model_selection import bias_variance_curve
         from sklopt.utils._optional import check_matplotlib_support
 
         check_matplotlib_support("BiasVarianceDisplay.from_estimator")
+        accepted = set(inspect.signature(bias_variance_curve).parameters) - {
+            "estimator",
+            "X",
+            "y",
+            "param_name",
+            "param_range",
+        }
+        unknown = sorted(set(curve_params) - accepted)
+        if unknown:
+            raise TypeError(
+                f"BiasVarianceDisplay.from_estimator got unexpected parameters "
+                f"{unknown}; it takes name, ax, logx and the parameters of "
+                f"bias_variance_curve: {sorted(accepted)}."
+            )
         curve = bias_variance_curve(
             estimator,
             X,
             y,
             param_name=param_name,
             param_range=param_range,
-            loss=loss,
-            test_size=test_size,
-            n_rounds=n_rounds,
-            y_true=y_true,
-            random_state=random_state,
-            n_jobs=n_jobs,
-            verbose=verbose,
+            **curve_params,
         )
-        return cls.from_results(curve, name=name, ax=ax, **kwargs)
+        return cls._from_curve(curve, name=name).plot(ax=ax, logx=logx)

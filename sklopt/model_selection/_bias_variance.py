@@ -472,6 +472,25 @@ def bias_variance_decomposition(
     return _result_from_terms(loss, terms, n_rounds, classes)
 
 
+def _parameter_values(param_range):
+    """The values of a parameter range as a 1-D array; tuples such as
+    ``hidden_layer_sizes=(16,)`` stay whole values (an object array), as in
+    scikit-learn's ``validation_curve``."""
+    if isinstance(param_range, np.ndarray) and param_range.ndim != 1:
+        raise ValueError(
+            "param_range must be a non-empty 1-D sequence of values; got shape "
+            f"{param_range.shape}."
+        )
+    values = list(param_range)
+    if len(values) == 0:
+        raise ValueError("param_range must be a non-empty 1-D sequence of values.")
+    if not any(isinstance(v, (tuple, list)) for v in values):
+        return np.asarray(values)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
 @fill_doc
 @validate_params(
     {
@@ -530,7 +549,8 @@ def bias_variance_curve(
         Name of the parameter to vary, as for ``set_params`` (for example
         ``'max_depth'`` or ``'estimator__max_depth'``).
     param_range : array-like of shape (n_values,)
-        Values of the parameter.
+        Values of the parameter; tuples (such as ``hidden_layer_sizes``
+        values) are single values.
     loss : {'squared', '0-1', 'log'}, default='squared'
         Loss to decompose (see :func:`bias_variance_decomposition`).
     test_size : float or int, default=0.25
@@ -573,12 +593,7 @@ def bias_variance_curve(
     >>> bool(curve.variance[1] > curve.variance[0])
     True
     """
-    param_range = np.asarray(param_range)
-    if param_range.ndim != 1 or len(param_range) == 0:
-        raise ValueError(
-            "param_range must be a non-empty 1-D sequence of values; got shape "
-            f"{param_range.shape}."
-        )
+    param_range = _parameter_values(param_range)
     templates = [clone(estimator).set_params(**{param_name: v}) for v in param_range]
     split_seed, round_seed = draw_seeds(random_state, 2)
     arrays = [X, y] if y_true is None else [X, y, y_true]

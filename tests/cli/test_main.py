@@ -310,25 +310,6 @@ def test_adamw_decay_and_convergence_are_shown(tmp_path, classification_csv):
     assert pd.read_csv(out / "optimizers.csv")["weight_decay"].tolist() == [0.001]
 
 
-def test_caveat_for_differences_within_one_std():
-    from sklopt.cli._main import _within_one_std
-
-    table = pd.DataFrame(
-        {
-            "optimizer": ["adam", "sgd", "rmsprop"],
-            "test accuracy": [0.92, 0.91, 0.70],
-            "std": [0.05, 0.02, 0.01],
-        }
-    )
-    text = _within_one_std(table, "test accuracy")
-    # gap 0.01 <= max(0.05, 0.02); rmsprop's gap 0.22 > 0.05
-    assert text.startswith("Caveat: sgd is within one standard deviation")
-    assert "best, adam (largest gap 0.01, standard deviation up to 0.05)" in text
-    assert "rmsprop" not in text
-    table["std"] = 0.001
-    assert _within_one_std(table, "test accuracy") == ""
-
-
 def test_missing_values_are_imputed_and_reported(tmp_path):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 3))

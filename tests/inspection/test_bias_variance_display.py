@@ -91,3 +91,77 @@ def test_bad_param_name():
             param_range=[1, 2],
             n_rounds=2,
         )
+
+
+@pytest.mark.parametrize("in_pipeline", [True, False])
+def test_from_estimator_over_hidden_layer_sizes_tuples(pyplot, in_pipeline):
+    # A list of tuples, as scikit-learn's validation_curve takes it. A bare
+    # network trains its rounds as one stacked model (batched forwarded).
+    from sklearn.datasets import load_iris
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklopt.neural import MLPClassifier
+
+    X, y = load_iris(return_X_y=True)
+    net = MLPClassifier(max_epochs=5, lr=0.01, device="cpu", random_state=0)
+    if in_pipeline:
+        est, prefix, batched = (
+            make_pipeline(StandardScaler(), net),
+            "mlpclassifier__",
+            "auto",
+        )
+    else:
+        est, prefix, batched = net, "", True
+        X = StandardScaler().fit_transform(X)
+    kwargs = dict(
+        param_name=f"{prefix}hidden_layer_sizes",
+        param_range=[(2,), (8,), (4, 4)],
+        loss="0-1",
+        n_rounds=3,
+        random_state=0,
+        batched=batched,
+    )
+    display = BiasVarianceDisplay.from_estimator(est, X, y, **kwargs)
+    curve = bias_variance_curve(est, X, y, **kwargs)
+    np.testing.assert_allclose(display.lines_["loss"].get_ydata(), curve.loss)
+    np.testing.assert_allclose(display.lines_["bias"].get_ydata(), curve.bias)
+    assert list(curve.param_range) == [(2,), (8,), (4, 4)]
+    assert [t.get_text() for t in display.ax_.get_xticklabels()] == [
+        "(2,)",
+        "(8,)",
+        "(4, 4)",
+    ]
+
+
+def test_plot_only_draws(pyplot):
+    # The display holds the numbers; plot draws them again on new axes
+    # without computing anything.
+    X, y = make_friedman1(80, random_state=0)
+    display = BiasVarianceDisplay.from_estimator(
+        DecisionTreeRegressor(random_state=0),
+        X,
+        y,
+        param_name="max_depth",
+        param_range=[1, 2],
+        n_rounds=3,
+        random_state=0,
+    )
+    first_ax = display.ax_
+    fig, ax = pyplot.subplots()
+    assert display.plot(ax=ax, name="again").ax_ is ax
+    assert display.ax_ is not first_ax and ax.get_title() == "again"
+    np.testing.assert_allclose(display.lines_["loss"].get_ydata(), display.loss)
+
+
+def test_unknown_parameter_names_the_accepted_ones():
+    X, y = make_friedman1(50, random_state=0)
+    with pytest.raises(TypeError, match=r"\['n_round'\].*'batched'.*'n_rounds'"):
+        BiasVarianceDisplay.from_estimator(
+            DecisionTreeRegressor(),
+            X,
+            y,
+            param_name="max_depth",
+            param_range=[1, 2],
+            n_round=2,
+        )

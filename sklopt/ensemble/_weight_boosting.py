@@ -142,8 +142,10 @@ class _BaseWeightBoosting(
 
     @property
     def feature_importances_(self):
-        """The members' ``feature_importances_``, averaged with the member
-        weights ``estimator_weights_`` (as scikit-learn's AdaBoost).
+        """The members' importances, weighted by ``estimator_weights_``.
+
+        The average of the members' ``feature_importances_`` with the member
+        weights, as scikit-learn's AdaBoost computes it.
 
         Returns
         -------

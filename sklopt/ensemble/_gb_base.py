@@ -396,8 +396,8 @@ class _BaseGradientBoosting(
 
         Returns
         -------
-        contributions : ndarray of shape (n_estimators_, n_samples) or \
-(n_estimators_, n_samples, n_classes)
+        contributions : ndarray of shape (`n_estimators_`, n_samples) or \
+(`n_estimators_`, n_samples, n_classes)
             One row block per stage: one column per class for more than two
             classes, else a single raw output.
         """

@@ -207,7 +207,7 @@ class TreeAttributesMixin:
 
         Returns
         -------
-        X_leaves : ndarray of shape (n_samples, n_estimators_, n_outputs)
+        X_leaves : ndarray of shape (n_samples, `n_estimators_`, n_outputs)
             For each row and member, the index of the leaf the row ends up in
             (``n_outputs`` is 1 for regression and two classes).
         """

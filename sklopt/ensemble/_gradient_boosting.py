@@ -308,7 +308,7 @@ default='squared_error'
 
         Returns
         -------
-        X_leaves : ndarray of shape (n_samples, n_estimators_)
+        X_leaves : ndarray of shape (n_samples, `n_estimators_`)
             For each row and stage, the index of the leaf the row ends up in.
         """
         return super().apply(X)[:, :, 0]

@@ -271,8 +271,15 @@ class _BaseGradientBoosting(
         self.estimator_weights_ = np.full(n_stages, self.learning_rate)
         self.train_score_ = np.asarray(train_score[:n_stages], dtype=np.float64)
         if oob is not None:
-            self.oob_scores_ = np.asarray(oob[0][:n_stages], dtype=np.float64)
-            self.oob_improvement_ = np.asarray(oob[1][:n_stages], dtype=np.float64)
+            # Stages fitted without subsampling (a warm start that changed
+            # subsample) count 0.
+            self.oob_scores_, self.oob_improvement_ = (
+                np.pad(
+                    np.asarray(v[:n_stages], dtype=np.float64),
+                    (0, n_stages - len(v[:n_stages])),
+                )
+                for v in oob
+            )
             self.oob_score_ = float(self.oob_scores_[-1])
 
     def _fit_stage(self, X, y, w, raw, in_bag, weighted, X32=None):

@@ -253,6 +253,7 @@ default='squared_error'
         self.verbose = verbose
 
     def _encode_y(self, y, sample_weight):
+        self.n_trees_per_iteration_ = 1
         return np.asarray(y, dtype=np.float64)
 
     def _n_classes(self):

@@ -3,13 +3,13 @@ the stage machinery specific to decision trees (float32 input, leaf
 indices, subsample masks) and the tree-based attributes
 (``feature_importances_``, ``apply``)."""
 
-import inspect
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.tree import BaseDecisionTree, DecisionTreeRegressor
+from sklearn.utils.validation import check_is_fitted
 
 from sklopt.utils._validation import Interval, StrOptions
 
@@ -95,11 +95,6 @@ def resolve_max_features(max_features, n_features):
     return max(1, int(max_features * n_features))
 
 
-def tree_param_names():
-    """The tree parameter names in signature order (for docs and checks)."""
-    return list(inspect.signature(default_tree).parameters)
-
-
 def random_sample_mask(n_samples, n_in_bag, rng):
     """``n_in_bag`` of ``n_samples`` rows, drawn without replacement as
     scikit-learn's gradient boosting draws them (selection sampling on
@@ -178,8 +173,6 @@ class TreeAttributesMixin:
         -------
         feature_importances_ : ndarray of shape (n_features,)
         """
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         trees = [m for m in self.estimators_.ravel() if hasattr(m, "tree_")]
         if len(trees) != self.estimators_.size:

@@ -66,6 +66,9 @@ class _BaseGradientBoosting(
 
     # Classifiers too boost regressors (fitted to the pseudo-residuals).
     _kind = "regressor"
+    # predict_members gives boosting stages, not replicas of one model: the
+    # bias-variance scorers refuse them.
+    _members_are_replicas = False
 
     def _default_estimator(self):
         return default_tree(self)

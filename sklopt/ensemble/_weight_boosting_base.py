@@ -31,6 +31,10 @@ class _BaseWeightBoosting(
     when the round's learner is dropped.
     """
 
+    # predict_members gives members fitted in sequence, not replicas of one
+    # model: the bias-variance scorers refuse them.
+    _members_are_replicas = False
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],

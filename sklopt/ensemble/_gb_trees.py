@@ -100,14 +100,14 @@ def random_sample_mask(n_samples, n_in_bag, rng):
     scikit-learn's gradient boosting draws them (selection sampling on
     ``rng.uniform(size=n_samples)``), so that the same ``random_state``
     subsamples the same rows."""
-    u = rng.uniform(size=n_samples)
-    mask = np.zeros(n_samples, dtype=bool)
+    u = rng.uniform(size=n_samples).tolist()  # Python floats: a faster loop
+    mask = [False] * n_samples
     taken = 0
-    for i in range(n_samples):
-        if u[i] * (n_samples - i) < n_in_bag - taken:
+    for i, ui in enumerate(u):
+        if ui * (n_samples - i) < n_in_bag - taken:
             mask[i] = True
             taken += 1
-    return mask
+    return np.array(mask, dtype=bool)
 
 
 def tree_input(estimator, X):

@@ -66,6 +66,9 @@ class _BaseGradientBoosting(
 
     # Classifiers too boost regressors (fitted to the pseudo-residuals).
     _kind = "regressor"
+    # predict_members gives boosting stages, not replicas of one model: the
+    # bias-variance scorers refuse them.
+    _members_are_replicas = False
 
     def _default_estimator(self):
         return default_tree(self)
@@ -271,8 +274,15 @@ class _BaseGradientBoosting(
         self.estimator_weights_ = np.full(n_stages, self.learning_rate)
         self.train_score_ = np.asarray(train_score[:n_stages], dtype=np.float64)
         if oob is not None:
-            self.oob_scores_ = np.asarray(oob[0][:n_stages], dtype=np.float64)
-            self.oob_improvement_ = np.asarray(oob[1][:n_stages], dtype=np.float64)
+            # Stages fitted without subsampling (a warm start that changed
+            # subsample) count 0.
+            self.oob_scores_, self.oob_improvement_ = (
+                np.pad(
+                    np.asarray(v[:n_stages], dtype=np.float64),
+                    (0, n_stages - len(v[:n_stages])),
+                )
+                for v in oob
+            )
             self.oob_score_ = float(self.oob_scores_[-1])
 
     def _fit_stage(self, X, y, w, raw, in_bag, weighted, X32=None):
@@ -396,8 +406,8 @@ class _BaseGradientBoosting(
 
         Returns
         -------
-        contributions : ndarray of shape (n_estimators_, n_samples) or \
-(n_estimators_, n_samples, n_classes)
+        contributions : ndarray of shape (`n_estimators_`, n_samples) or \
+(`n_estimators_`, n_samples, n_classes)
             One row block per stage: one column per class for more than two
             classes, else a single raw output.
         """

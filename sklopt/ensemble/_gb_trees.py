@@ -3,13 +3,13 @@ the stage machinery specific to decision trees (float32 input, leaf
 indices, subsample masks) and the tree-based attributes
 (``feature_importances_``, ``apply``)."""
 
-import inspect
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.tree import BaseDecisionTree, DecisionTreeRegressor
+from sklearn.utils.validation import check_is_fitted
 
 from sklopt.utils._validation import Interval, StrOptions
 
@@ -95,24 +95,19 @@ def resolve_max_features(max_features, n_features):
     return max(1, int(max_features * n_features))
 
 
-def tree_param_names():
-    """The tree parameter names in signature order (for docs and checks)."""
-    return list(inspect.signature(default_tree).parameters)
-
-
 def random_sample_mask(n_samples, n_in_bag, rng):
     """``n_in_bag`` of ``n_samples`` rows, drawn without replacement as
     scikit-learn's gradient boosting draws them (selection sampling on
     ``rng.uniform(size=n_samples)``), so that the same ``random_state``
     subsamples the same rows."""
-    u = rng.uniform(size=n_samples)
-    mask = np.zeros(n_samples, dtype=bool)
+    u = rng.uniform(size=n_samples).tolist()  # Python floats: a faster loop
+    mask = [False] * n_samples
     taken = 0
-    for i in range(n_samples):
-        if u[i] * (n_samples - i) < n_in_bag - taken:
+    for i, ui in enumerate(u):
+        if ui * (n_samples - i) < n_in_bag - taken:
             mask[i] = True
             taken += 1
-    return mask
+    return np.array(mask, dtype=bool)
 
 
 def tree_input(estimator, X):
@@ -178,8 +173,6 @@ class TreeAttributesMixin:
         -------
         feature_importances_ : ndarray of shape (n_features,)
         """
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         trees = [m for m in self.estimators_.ravel() if hasattr(m, "tree_")]
         if len(trees) != self.estimators_.size:
@@ -207,7 +200,7 @@ class TreeAttributesMixin:
 
         Returns
         -------
-        X_leaves : ndarray of shape (n_samples, n_estimators_, n_outputs)
+        X_leaves : ndarray of shape (n_samples, `n_estimators_`, n_outputs)
             For each row and member, the index of the leaf the row ends up in
             (``n_outputs`` is 1 for regression and two classes).
         """

@@ -14,6 +14,9 @@ from sklopt.utils._validation import HasMethods, Interval, StrOptions
 __all__ = ["GradientBoostingClassifier", "GradientBoostingRegressor"]
 
 
+# The tree parameters (scikit-learn's, with the defaults of its gradient
+# boosting) configure the default tree only: with an explicit estimator a
+# non-default value is an error (set it on that estimator).
 _SHARED_PARAMETERS = """\
     n_estimators : int, default=100
         Number of boosting stages.
@@ -28,21 +31,31 @@ _SHARED_PARAMETERS = """\
     criterion : {'friedman_mse', 'squared_error'}, default='deprecated'
         Deprecated, as in scikit-learn 1.9: it has no effect (the trees use
         'squared_error'); setting it gives a FutureWarning.
-    min_samples_split, min_samples_leaf, min_weight_fraction_leaf, \
-max_depth, min_impurity_decrease, max_features, max_leaf_nodes, ccp_alpha
-        scikit-learn's parameters of the default tree
-        (``DecisionTreeRegressor``), with the defaults of scikit-learn's
-        gradient boosting: ``min_samples_split=2``, ``min_samples_leaf=1``,
-        ``min_weight_fraction_leaf=0.0``, ``max_depth=3``,
-        ``min_impurity_decrease=0.0``, ``max_features=None``,
-        ``max_leaf_nodes=None``, ``ccp_alpha=0.0``. They apply to
-        ``estimator=None`` only: with an explicit estimator, a non-default
-        value is an error (set it on that estimator).
+    min_samples_split : int or float, default=2
+        Minimum number (or fraction) of rows to split a node of the default
+        tree.
+    min_samples_leaf : int or float, default=1
+        Minimum number (or fraction) of rows in a leaf of the default tree.
+    min_weight_fraction_leaf : float, default=0.0
+        Minimum fraction of the total sample weight in a leaf of the default
+        tree.
+    max_depth : int or None, default=3
+        Maximum depth of the default tree (None: unlimited).
+    min_impurity_decrease : float, default=0.0
+        A node of the default tree is split only if the split lowers the
+        impurity by at least this much.
     init : estimator or 'zero', default=None
         The estimator of the initial predictions, cloned and fitted first
         (it needs ``predict_proba`` for classification). None is the
         constant of the loss (class priors, mean, median or quantile);
         'zero' starts from raw predictions of 0.
+    max_features : {'sqrt', 'log2'}, int or float, default=None
+        Number (or fraction) of features each split of the default tree
+        considers (None: all).
+    max_leaf_nodes : int, default=None
+        Maximum number of leaves of the default tree (None: unlimited).
+    ccp_alpha : float, default=0.0
+        Cost-complexity pruning of the default tree.
     warm_start : bool, default=False
         When True, ``fit`` keeps the fitted stages and adds stages up to
         ``n_estimators`` (the initial estimator is kept).
@@ -129,7 +142,9 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
     ----------
     estimator : object, default=None
         The base regressor, cloned for every stage. None means
-        ``DecisionTreeRegressor(max_depth=3)``. Any scikit-learn compatible
+        ``DecisionTreeRegressor(max_depth=3)``, configured by the tree
+        parameters below; with an explicit estimator, a tree parameter that
+        is not at its default is an error. Any scikit-learn compatible
         regressor works, e.g. :class:`sklopt.neural.MLPRegressor`.
     loss : {{'squared_error', 'absolute_error', 'huber', 'quantile'}}, \
 default='squared_error'
@@ -238,6 +253,7 @@ default='squared_error'
         self.verbose = verbose
 
     def _encode_y(self, y, sample_weight):
+        self.n_trees_per_iteration_ = 1
         return np.asarray(y, dtype=np.float64)
 
     def _n_classes(self):
@@ -293,7 +309,7 @@ default='squared_error'
 
         Returns
         -------
-        X_leaves : ndarray of shape (n_samples, n_estimators_)
+        X_leaves : ndarray of shape (n_samples, `n_estimators_`)
             For each row and stage, the index of the leaf the row ends up in.
         """
         return super().apply(X)[:, :, 0]
@@ -311,7 +327,9 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
     ----------
     estimator : object, default=None
         The base regressor, cloned for every stage and class. None means
-        ``DecisionTreeRegressor(max_depth=3)``. Any scikit-learn compatible
+        ``DecisionTreeRegressor(max_depth=3)``, configured by the tree
+        parameters below; with an explicit estimator, a tree parameter that
+        is not at its default is an error. Any scikit-learn compatible
         regressor works, e.g. :class:`sklopt.neural.MLPRegressor`.
     loss : {{'log_loss', 'exponential'}}, default='log_loss'
         The loss to minimise: the log-loss (binomial or multinomial

@@ -65,6 +65,12 @@ class _BiasVarianceScorer:
                 "(BootstrapReplicas, sklopt's bagging ensembles); got "
                 f"{type(estimator).__name__}."
             )
+        if not getattr(estimator, "_members_are_replicas", True):
+            raise TypeError(
+                "bias-variance scorers need members that are replicas of one "
+                f"model; the members of {type(estimator).__name__} are boosting "
+                "stages fitted in sequence, whose spread is no variance."
+            )
         terms = _members_terms(self.loss, estimator, X, y)
         return -float(np.average(terms[self.term], weights=sample_weight))
 

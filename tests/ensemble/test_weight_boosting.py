@@ -272,3 +272,17 @@ def test_predict_members_of_adaboost(clf_data, reg_data):
     at = np.argmax(cdf >= 0.5 * cdf[-1], axis=0)
     median = members[order[at, np.arange(X.shape[0])], np.arange(X.shape[0])]
     assert_allclose(median, reg.predict(X))
+
+
+@pytest.mark.parametrize("name", ["AdaBoostRegressor", "GradientBoostingRegressor"])
+def test_bias_variance_scorers_refuse_boosting_members(name, reg_data):
+    # Boosting members are stages fitted in sequence, not replicas: their
+    # spread is no variance, so the scorers refuse them instead of scoring.
+    import sklopt.ensemble as ens
+    from sklopt.model_selection import bias_variance_scorers
+
+    X, y = reg_data
+    model = getattr(ens, name)(n_estimators=3).fit(X, y)
+    scorer = bias_variance_scorers()["neg_variance"]
+    with pytest.raises(TypeError, match="not replicas|no variance"):
+        scorer(model, X, y)

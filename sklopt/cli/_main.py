@@ -105,7 +105,8 @@ def _add_common(parser, *, data=True, n_jobs=None, neural=True):
     parser.add_argument(
         "--traceback",
         action="store_true",
-        help="on an unexpected error, show the Python traceback instead of one line",
+        help="on an error from the estimators or an unexpected one, show the "
+        "Python traceback instead of one line",
     )
     if not neural:
         return
@@ -539,6 +540,8 @@ def main(argv=None):
         return 2
     except ValueError as exc:
         # Parameter and data validation errors of the estimators.
+        if args.traceback:
+            raise
         _print_error(args.command, str(exc))
         return 2
     except Exception as exc:

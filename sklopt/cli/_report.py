@@ -24,7 +24,8 @@ img { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
 
 def _format_cell(value):
     if isinstance(value, float):
-        return f"{value:.4g}"
+        # an empty score (a diverged optimizer) is a dash, not 'nan'
+        return "-" if value != value else f"{value:.4g}"
     return str(value)
 
 
@@ -133,7 +134,10 @@ class Report:
                 )
                 body.append(
                     frame.to_html(
-                        index=False, float_format=lambda v: f"{v:.4g}", border=0
+                        index=False,
+                        float_format=lambda v: f"{v:.4g}",
+                        na_rep="-",
+                        border=0,
                     )
                 )
             for caption, path in section.figures:

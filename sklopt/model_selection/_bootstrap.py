@@ -97,12 +97,12 @@ def _confusion_statistic(name, y_true, y_pred):
     return statistic
 
 
-def _counts_per_group(idx, groups, n_groups, weights):
-    """``out[b, g]``: the sum of ``weights[i]`` over the entries i of
-    resample ``idx[b]`` with ``groups[i] == g``."""
+def _counts_per_group(idx, groups, n_groups):
+    """``out[..., g]``: how many entries of each resample (row of ``idx``)
+    fall in group ``groups[i] == g``."""
     rows = idx.reshape(-1, idx.shape[-1])
     flat = groups[rows] + n_groups * np.arange(len(rows))[:, None]
-    out = np.bincount(flat.ravel(), weights[rows].ravel(), len(rows) * n_groups)
+    out = np.bincount(flat.ravel(), minlength=len(rows) * n_groups)
     return out.reshape(*idx.shape[:-1], n_groups)
 
 
@@ -113,17 +113,18 @@ def _roc_auc_statistic(y_true, y_score):
     classes = np.unique(y_true)
     if y_score.ndim != 1 or len(classes) != 2:
         return None
-    positive = (y_true == classes[1]).astype(np.float64)
     levels, groups = np.unique(y_score, return_inverse=True)
-    n_levels = len(levels)
+    # one group per (score level, class): negatives even, positives odd
+    groups = 2 * groups + (y_true == classes[1])
+    n_groups = 2 * len(levels)
 
     def statistic(idx):
-        pos = _counts_per_group(idx, groups, n_levels, positive)
-        neg = _counts_per_group(idx, groups, n_levels, 1.0 - positive)
+        counts = _counts_per_group(idx, groups, n_groups)
+        neg, pos = counts[..., 0::2], counts[..., 1::2]
         # negatives strictly below each level, plus half of those on it
         below = np.cumsum(neg, axis=-1) - neg
         wins = (pos * (below + 0.5 * neg)).sum(axis=-1)
-        pairs = pos.sum(axis=-1) * neg.sum(axis=-1)
+        pairs = (pos.sum(axis=-1) * neg.sum(axis=-1)).astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(pairs == 0, np.nan, wins / pairs)
 

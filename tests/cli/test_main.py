@@ -256,9 +256,9 @@ def test_diverging_optimizer_is_a_row_not_a_crash(tmp_path, linear_csv, capsys):
     row = table.set_index("optimizer").loc["sgd"]
     assert row["status"] == "diverged"
     assert np.isnan(row["test R^2"]) and row["lr"] == 1000
-    assert "Diverged (training loss became infinite in a fold): sgd" in (
-        (out / "report.md").read_text()
-    )
+    report = (out / "report.md").read_text()
+    assert "Diverged (training loss became infinite in a fold): sgd" in report
+    assert "| sgd | 1000 | 0 | - | - | - | - |  | - | diverged |" in report
     assert capsys.readouterr().err == ""
 
 

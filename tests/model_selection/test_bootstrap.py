@@ -349,3 +349,13 @@ def test_result_unpacks_as_low_high_and_carries_estimate_and_error(labels):
     copy = pickle.loads(pickle.dumps(result))
     assert copy == result and copy.estimate == result.estimate
     assert repr(result).startswith("ConfidenceInterval(low=")
+
+
+@pytest.mark.parametrize("metric", ["average_precision", "brier_score_loss"])
+def test_binary_predict_proba_scores_the_positive_column(metric):
+    y_true, _, score = _binary_data(n=60)
+    proba = np.column_stack([1 - score, score])
+    kwargs = dict(metric=metric, n_resamples=99, method="percentile", random_state=0)
+    got = score_confidence_interval(y_true, proba, **kwargs)
+    want = score_confidence_interval(y_true, score, **kwargs)
+    assert tuple(got) == tuple(want) and got.estimate == want.estimate

@@ -48,8 +48,8 @@ def flat_loss_function(estimator, X, y, sample_weight=None):
     vector ``theta``. The loss is the unregularised training objective on
     ``(X, y)``: mean cross-entropy on the labels (classifiers) or mean
     squared error (regressors), sample-weighted when ``sample_weight`` is
-    given, with the module in evaluation mode (no dropout; normalization layers use their
-    running statistics). Loss-landscape measures such as
+    given, with the module in evaluation mode (no dropout; normalization
+    layers use their running statistics). Loss-landscape measures such as
     :func:`sklopt.metrics.sharpness` are built on it.
 
     Parameters

@@ -11,6 +11,7 @@ from sklopt.neural._losses import (
     _normalize_weights,
     _regression_loss,
 )
+from sklopt.utils._validation import validate_params
 
 
 def _flat_parameters(estimator):
@@ -31,15 +32,24 @@ def _flat_parameters(estimator):
     )
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "sample_weight": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def flat_loss_function(estimator, X, y, sample_weight=None):
     """The training loss of a fitted network as a function of its parameters.
 
     ``fun(theta)`` gives the loss and its gradient at the flat parameter
-    vector ``theta``. The loss is the unregularised training objective on ``(X, y)``: mean
-    cross-entropy on the labels (classifiers) or mean squared error
-    (regressors), sample-weighted when ``sample_weight`` is given, with the
-    module in evaluation mode (no dropout; normalization layers use their
-    running statistics). Loss-landscape measures such as
+    vector ``theta``. The loss is the unregularised training objective on
+    ``(X, y)``: mean cross-entropy on the labels (classifiers) or mean
+    squared error (regressors), sample-weighted when ``sample_weight`` is
+    given, with the module in evaluation mode (no dropout; normalization
+    layers use their running statistics). Loss-landscape measures such as
     :func:`sklopt.metrics.sharpness` are built on it.
 
     Parameters

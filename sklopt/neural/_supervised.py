@@ -183,8 +183,10 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict_proba(self, X):
-        """Predict class probabilities (softmax of the logits; for multilabel
-        y the sigmoid of each label's logit).
+        """Predict class probabilities (softmax or per-label sigmoid).
+
+        The softmax of the logits; for multilabel y, the sigmoid of each
+        label's logit.
 
         Parameters
         ----------
@@ -206,8 +208,10 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
         return proba
 
     def predict(self, X):
-        """Predict class labels (the class of the largest logit; for
-        multilabel y each label whose probability exceeds 0.5).
+        """Predict class labels (or, for multilabel y, label indicators).
+
+        The class of the largest logit; for multilabel y, each label whose
+        probability exceeds 0.5.
 
         Parameters
         ----------

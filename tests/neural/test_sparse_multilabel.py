@@ -374,3 +374,21 @@ def test_class_weight_validation(imbalanced):
         MLPClassifier(class_weight="balanced").partial_fit(X, y)
     with pytest.raises(ValueError, match="list of dicts"):
         MLPClassifier(**FAST, max_epochs=1, class_weight=[{"a": 1}]).fit(X, y)
+
+
+def test_bagging_sparse_class_weight_batched_equals_one_by_one(tfidf_like):
+    """Bagging's stacked members on sparse X with 'balanced' class weights
+    predict as the members fitted one by one."""
+    from sklopt.ensemble import BaggingClassifier
+
+    X, y = tfidf_like
+    base = MLPClassifier(**FAST, max_epochs=5, class_weight="balanced")
+    stacked, one_by_one = (
+        BaggingClassifier(base, n_estimators=3, random_state=0, batched=batched).fit(
+            X, y
+        )
+        for batched in (True, False)
+    )
+    assert_allclose(
+        stacked.predict_proba(X), one_by_one.predict_proba(X), **STACKED_TOL
+    )

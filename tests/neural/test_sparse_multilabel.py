@@ -392,3 +392,27 @@ def test_bagging_sparse_class_weight_batched_equals_one_by_one(tfidf_like):
     assert_allclose(
         stacked.predict_proba(X), one_by_one.predict_proba(X), **STACKED_TOL
     )
+
+
+def test_flat_loss_function_sparse_and_multilabel(tfidf_like, multilabel, monkeypatch):
+    """The loss of flat_loss_function: sparse X (densified in chunks) as
+    the dense array; multilabel y the binary cross-entropy of NumPy."""
+    from sklopt.neural import flat_loss_function
+
+    X, y = tfidf_like
+    clf = MLPClassifier(**FAST, max_epochs=3, random_state=0).fit(X, y)
+    dense_loss, dense_grad = flat_loss_function(clf, X.toarray(), y)[0](
+        flat_loss_function(clf, X.toarray(), y)[1]
+    )
+    monkeypatch.setattr("sklopt.neural._data.SPARSE_CHUNK_BYTES", 50 * 60 * 4)
+    fun, theta0 = flat_loss_function(clf, X, y)
+    sparse_loss, sparse_grad = fun(theta0)
+    assert sparse_loss == pytest.approx(dense_loss, rel=1e-6)
+    assert_allclose(sparse_grad, dense_grad, rtol=1e-5, atol=1e-7)
+
+    X, Y = multilabel
+    clf = MLPClassifier(**FAST, max_epochs=3, random_state=0).fit(X, Y)
+    fun, theta0 = flat_loss_function(clf, X, Y)
+    proba = clf.predict_proba(X)
+    expected = -(Y * np.log(proba) + (1 - Y) * np.log(1 - proba)).sum(1).mean()
+    assert fun(theta0)[0] == pytest.approx(expected, rel=1e-5)

@@ -416,3 +416,14 @@ def test_flat_loss_function_sparse_and_multilabel(tfidf_like, multilabel, monkey
     proba = clf.predict_proba(X)
     expected = -(Y * np.log(proba) + (1 - Y) * np.log(1 - proba)).sum(1).mean()
     assert fun(theta0)[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_pickled_multilabel_model_predicts_sparse_alike(multilabel):
+    import pickle
+
+    X, Y = multilabel
+    clf = MLPClassifier(**FAST, max_epochs=3, random_state=0).fit(X, Y)
+    restored = pickle.loads(pickle.dumps(clf))
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    assert_array_equal(restored.predict_proba(Xs), clf.predict_proba(Xs.toarray()))
+    assert_array_equal(restored.predict(X), clf.predict(X))

@@ -76,8 +76,9 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
         kind = type_of_target(y)
         if kind != "multilabel-indicator" or not np.isin(y, (0, 1)).all():
             raise ValueError(
-                f"{name} takes 2-D y as a multilabel indicator matrix of 0/1 "
-                f"values, one column per label; got y of type {kind!r}."
+                f"y should be 1-D class labels or, for multilabel "
+                f"classification with {name}, a 2-D indicator matrix of 0/1 "
+                f"values (one column per label); got 2-D y of type {kind!r}."
             )
         n_labels = y.shape[1]
         if reset:

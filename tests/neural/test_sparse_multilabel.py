@@ -276,7 +276,7 @@ def test_multilabel_stacked_equals_separate_fits(multilabel):
 def test_multilabel_bad_targets(multilabel):
     X, Y = multilabel
     clf = MLPClassifier(**FAST, max_epochs=2)
-    with pytest.raises(ValueError, match="multilabel indicator matrix of 0/1"):
+    with pytest.raises(ValueError, match="indicator matrix of 0/1 values"):
         clf.fit(X, Y * 2)
     with pytest.raises(ValueError, match="y should be a 1d array"):
         CNNClassifier(channels=(2,), image_shape=(1, 1, -1), max_epochs=1).fit(X, Y)

@@ -427,3 +427,16 @@ def test_pickled_multilabel_model_predicts_sparse_alike(multilabel):
     Xs = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
     assert_array_equal(restored.predict_proba(Xs), clf.predict_proba(Xs.toarray()))
     assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+def test_bootstrap_rounds_sparse_class_weight_batched_equals_one_by_one(tfidf_like):
+    from sklopt.model_selection import BootstrapReplicas
+
+    X, y = tfidf_like
+    base = MLPClassifier(**FAST, max_epochs=4, class_weight="balanced", random_state=0)
+    stacked, one_by_one = (
+        BootstrapReplicas(base, n_rounds=3, random_state=0, batched=batched).fit(X, y)
+        for batched in (True, False)
+    )
+    for a, b in zip(stacked.estimators_, one_by_one.estimators_):
+        assert_allclose(a.predict_proba(X), b.predict_proba(X), **STACKED_TOL)

@@ -1,21 +1,5 @@
-"""Portable state of a fitted neural estimator: torch objects as numpy arrays.
-
-A fitted estimator is pickled (and saved by :mod:`skops.io`, joblib,
-``copy.deepcopy``) without any torch object: ``net_`` is replaced by a dict
-of numpy arrays and plain Python values (:func:`_net_state`) and rebuilt from
-it on loading (:func:`_restore_net`). Hence:
-
-- a model fitted on CUDA loads and predicts on a CPU-only machine: the net
-  is rebuilt on the CPU (with a warning) when CUDA is missing;
-- :mod:`skops.io` saves and loads it with the estimator class as the only
-  type to trust (plus any torch optimizer class or callable given as a
-  hyperparameter);
-- training continues after loading (``warm_start``, ``partial_fit``) exactly
-  as without the round trip: weights, optimizer state, history and random
-  streams are all kept.
-
-Pickles made before this format (holding ``net_`` itself) still load.
-"""
+"""Portable state of a fitted neural estimator: ``net_`` as numpy arrays in
+pickles, rebuilt on loading (see ``docs/dev/architecture.rst``)."""
 
 import copy
 

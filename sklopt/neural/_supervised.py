@@ -131,9 +131,10 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs (float32 or float64; pandas DataFrames keep their
-            feature names).
+            feature names). Sparse CSR/CSC matrices are densified batch by
+            batch (not for CNNClassifier, whose images are dense).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels of any type (ints, strings, ...); for
             MLPClassifier also a 0/1 indicator matrix (multilabel).
@@ -158,8 +159,8 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs (sparse: not for CNNClassifier).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (multilabel: a 0/1 indicator matrix).
         classes : array-like of shape (n_classes,), default=None
@@ -191,8 +192,8 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Input samples (for CNNClassifier also 4-D images).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples (for CNNClassifier also 4-D images, not sparse).
 
         Returns
         -------
@@ -216,8 +217,8 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Input samples (for CNNClassifier also 4-D images).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples (for CNNClassifier also 4-D images, not sparse).
 
         Returns
         -------
@@ -265,9 +266,10 @@ class _BaseNeuralRegressor(RegressorMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs (float32 or float64; pandas DataFrames keep their
-            feature names).
+            feature names). Sparse CSR/CSC matrices are densified batch by
+            batch (not for CNNClassifier, whose images are dense).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -290,8 +292,8 @@ class _BaseNeuralRegressor(RegressorMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs (sparse: not for CNNClassifier).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -309,7 +311,7 @@ class _BaseNeuralRegressor(RegressorMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input samples.
 
         Returns

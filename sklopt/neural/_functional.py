@@ -9,6 +9,7 @@ from sklopt.neural._base import _BaseNeural
 from sklopt.neural._data import _as_rows, _chunk_rows
 from sklopt.neural._losses import _loss_function, _normalize_weights
 from sklopt.neural._net import PREDICT_CHUNK
+from sklopt.utils._validation import validate_params
 
 
 def _flat_parameters(estimator):
@@ -29,15 +30,24 @@ def _flat_parameters(estimator):
     )
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "sample_weight": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def flat_loss_function(estimator, X, y, sample_weight=None):
     """The training loss of a fitted network as a function of its parameters.
 
     ``fun(theta)`` gives the loss and its gradient at the flat parameter
-    vector ``theta``. The loss is the unregularised training objective on ``(X, y)``: mean
-    cross-entropy on the labels (classifiers; for multilabel y the binary
-    cross-entropy summed over the labels) or mean squared error
-    (regressors), weighted by ``sample_weight`` and ``class_weight``, with the
-    module in evaluation mode (no dropout; normalization layers use their
+    vector ``theta``. The loss is the unregularised training objective on
+    ``(X, y)``: mean cross-entropy on the labels (classifiers; for multilabel
+    y the binary cross-entropy summed over the labels) or mean squared error
+    (regressors), weighted by ``sample_weight`` and ``class_weight``, with
+    the module in evaluation mode (no dropout; normalization layers use their
     running statistics). Loss-landscape measures such as
     :func:`sklopt.metrics.sharpness` are built on it.
 

@@ -33,8 +33,8 @@ def _flat_parameters(estimator):
 @validate_params(
     {
         "estimator": "no_validation",
-        "X": ["array-like"],
-        "y": ["array-like"],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like", "sparse matrix"],
         "sample_weight": ["array-like", None],
     },
     prefer_skip_nested_validation=True,

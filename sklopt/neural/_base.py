@@ -276,7 +276,8 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
 
     def _make_recipe(self, X_train, device="cpu"):
         """The per-batch training recipe for training inputs ``X_train``
-        (float32 array or tensor in the module's input shape) on ``device``."""
+        (float32 array, tensor or sparse matrix in the module's input shape)
+        on ``device``."""
         X_train = _as_rows(X_train)
         n_samples = len(X_train)
         batch_size = self._batch_size(n_samples)

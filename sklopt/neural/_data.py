@@ -1,7 +1,9 @@
 """Training data as tensors sliced into batches (no ``DataLoader``), moved
-to the device once when it holds at most :data:`DEVICE_RESIDENT_BYTES`;
-sparse X stays sparse on the CPU (:class:`_SparseRows`) and only the rows
-taken (a batch, a chunk of predictions) are densified."""
+to the device once when it holds at most :data:`DEVICE_RESIDENT_BYTES`.
+
+Sparse input (scipy CSR/CSC) stays sparse on the CPU as :class:`_SparseRows`:
+both engines take rows from it as they take them from a tensor, and only the
+rows taken (a batch, a chunk of predictions) are densified."""
 
 import numpy as np
 import scipy.sparse as sp

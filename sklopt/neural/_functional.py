@@ -6,11 +6,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch.func import functional_call
 
 from sklopt.neural._base import _BaseNeural
-from sklopt.neural._losses import (
-    _classification_loss,
-    _normalize_weights,
-    _regression_loss,
-)
+from sklopt.neural._data import _as_rows, _chunk_rows
+from sklopt.neural._losses import _loss_function, _normalize_weights
+from sklopt.neural._net import PREDICT_CHUNK
 from sklopt.utils._validation import validate_params
 
 
@@ -35,8 +33,8 @@ def _flat_parameters(estimator):
 @validate_params(
     {
         "estimator": "no_validation",
-        "X": ["array-like"],
-        "y": ["array-like"],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like", "sparse matrix"],
         "sample_weight": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
@@ -46,18 +44,20 @@ def flat_loss_function(estimator, X, y, sample_weight=None):
 
     ``fun(theta)`` gives the loss and its gradient at the flat parameter
     vector ``theta``. The loss is the unregularised training objective on
-    ``(X, y)``: mean cross-entropy on the labels (classifiers) or mean
-    squared error (regressors), sample-weighted when ``sample_weight`` is
-    given, with the module in evaluation mode (no dropout; normalization
-    layers use their running statistics). Loss-landscape measures such as
+    ``(X, y)``: mean cross-entropy on the labels (classifiers; for multilabel
+    y the binary cross-entropy summed over the labels) or mean squared error
+    (regressors), weighted by ``sample_weight`` and ``class_weight``, with
+    the module in evaluation mode (no dropout; normalization layers use their
+    running statistics). Loss-landscape measures such as
     :func:`sklopt.metrics.sharpness` are built on it.
 
     Parameters
     ----------
     estimator : fitted MLPClassifier, MLPRegressor or CNNClassifier
         The network; it is not modified.
-    X : array-like of shape (n_samples, n_features)
-        Inputs (for CNNClassifier also images).
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+        Inputs (for CNNClassifier also images); a sparse matrix is
+        densified chunk by chunk.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Targets.
     sample_weight : array-like of shape (n_samples,), default=None
@@ -96,11 +96,14 @@ def flat_loss_function(estimator, X, y, sample_weight=None):
     )
     module = estimator.net_.module_
     device = next(module.parameters()).device
-    X = torch.from_numpy(X).to(device)
+    # sparse X stays sparse, densified chunk by chunk (dense X: one chunk)
+    X = _as_rows(X).to(device)
+    n_samples = len(X)
+    chunk = n_samples if torch.is_tensor(X) else _chunk_rows(X, PREDICT_CHUNK)
     target = target.to(device)
     weight = _normalize_weights(weight)
     weight = None if weight is None else torch.from_numpy(weight).to(device)
-    loss_fn = _classification_loss if estimator._classification else _regression_loss
+    loss_fn = _loss_function(estimator._classification, estimator._multilabel())
     names = [name for name, _ in module.named_parameters()]
     shapes = [p.shape for _, p in module.named_parameters()]
     sizes = [int(np.prod(shape)) for shape in shapes]
@@ -117,9 +120,21 @@ def flat_loss_function(estimator, X, y, sample_weight=None):
         was_training = module.training
         module.eval()
         try:
-            loss = loss_fn(
-                functional_call(module, {**params, **buffers}, (X,)), target, weight
-            )
+            loss = 0.0
+            for start in range(0, n_samples, chunk):
+                rows = slice(start, start + chunk)
+                output = functional_call(
+                    module, {**params, **buffers}, (X[rows].to(device),)
+                )
+                part = loss_fn(
+                    output, target[rows], None if weight is None else weight[rows]
+                )
+                # the losses are means over the rows
+                loss = (
+                    part
+                    if chunk == n_samples
+                    else loss + part * (len(output) / n_samples)
+                )
             (grad,) = torch.autograd.grad(loss, flat)
         finally:
             module.train(was_training)

@@ -65,6 +65,17 @@ def _regression_loss(output, target, weight=None):
     return (per_sample * weight).mean()
 
 
+def _loss_function(classification, multilabel=False):
+    """The training loss of a task, ``loss(output, target, weight=None)``:
+    binary cross-entropy for multilabel targets, cross-entropy for classes,
+    mean squared error for regression."""
+    if multilabel:
+        return _multilabel_loss
+    if classification:
+        return _classification_loss
+    return _regression_loss
+
+
 def _accuracy(logits, y, weight=None):
     correct = (logits.argmax(dim=1) == y).to(torch.float32)
     if weight is None:

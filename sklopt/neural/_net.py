@@ -16,11 +16,9 @@ from sklopt.neural._data import _BatchIterator, _chunk_rows, _FitData
 from sklopt.neural._device import _RandomStreams
 from sklopt.neural._losses import (
     _accuracy,
-    _classification_loss,
+    _loss_function,
     _multilabel_accuracy,
-    _multilabel_loss,
     _r2,
-    _regression_loss,
 )
 from sklopt.neural._mixing import _mix_batch, _smooth_indicators, _smooth_targets
 from sklopt.neural._modules import _set_dropout_generator
@@ -104,11 +102,8 @@ class _TrainingRecipe:
         return _smooth_targets(y, self.n_classes, self.label_smoothing)
 
     def loss(self, output, target, weight=None):
-        if self.multilabel:
-            return _multilabel_loss(output, target, weight)
-        if self.classification:
-            return _classification_loss(output, target, weight)
-        return _regression_loss(output, target, weight)
+        loss = _loss_function(self.classification, self.multilabel)
+        return loss(output, target, weight)
 
     def score(self, output, y, weight=None):
         if self.multilabel:

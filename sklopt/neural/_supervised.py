@@ -76,8 +76,9 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
         kind = type_of_target(y)
         if kind != "multilabel-indicator" or not np.isin(y, (0, 1)).all():
             raise ValueError(
-                f"{name} takes 2-D y as a multilabel indicator matrix of 0/1 "
-                f"values, one column per label; got y of type {kind!r}."
+                f"y should be 1-D class labels or, for multilabel "
+                f"classification with {name}, a 2-D indicator matrix of 0/1 "
+                f"values (one column per label); got 2-D y of type {kind!r}."
             )
         n_labels = y.shape[1]
         if reset:
@@ -130,9 +131,10 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs (float32 or float64; pandas DataFrames keep their
-            feature names).
+            feature names). Sparse CSR/CSC matrices are densified batch by
+            batch (not for CNNClassifier, whose images are dense).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels of any type (ints, strings, ...); for
             MLPClassifier also a 0/1 indicator matrix (multilabel).
@@ -157,8 +159,8 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs (sparse: not for CNNClassifier).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (multilabel: a 0/1 indicator matrix).
         classes : array-like of shape (n_classes,), default=None
@@ -183,13 +185,15 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict_proba(self, X):
-        """Predict class probabilities (softmax of the logits; for multilabel
-        y the sigmoid of each label's logit).
+        """Predict class probabilities (softmax or per-label sigmoid).
+
+        The softmax of the logits; for multilabel y, the sigmoid of each
+        label's logit.
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Input samples (for CNNClassifier also 4-D images).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples (for CNNClassifier also 4-D images, not sparse).
 
         Returns
         -------
@@ -206,13 +210,15 @@ class _BaseNeuralClassifier(ClassifierMixin, _BaseNeural):
         return proba
 
     def predict(self, X):
-        """Predict class labels (the class of the largest logit; for
-        multilabel y each label whose probability exceeds 0.5).
+        """Predict class labels (or, for multilabel y, label indicators).
+
+        The class of the largest logit; for multilabel y, each label whose
+        probability exceeds 0.5.
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Input samples (for CNNClassifier also 4-D images).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples (for CNNClassifier also 4-D images, not sparse).
 
         Returns
         -------
@@ -260,9 +266,10 @@ class _BaseNeuralRegressor(RegressorMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs (float32 or float64; pandas DataFrames keep their
-            feature names).
+            feature names). Sparse CSR/CSC matrices are densified batch by
+            batch (not for CNNClassifier, whose images are dense).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -285,8 +292,8 @@ class _BaseNeuralRegressor(RegressorMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs (sparse: not for CNNClassifier).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -304,7 +311,7 @@ class _BaseNeuralRegressor(RegressorMixin, _BaseNeural):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input samples.
 
         Returns

@@ -276,7 +276,7 @@ def test_multilabel_stacked_equals_separate_fits(multilabel):
 def test_multilabel_bad_targets(multilabel):
     X, Y = multilabel
     clf = MLPClassifier(**FAST, max_epochs=2)
-    with pytest.raises(ValueError, match="multilabel indicator matrix of 0/1"):
+    with pytest.raises(ValueError, match="indicator matrix of 0/1 values"):
         clf.fit(X, Y * 2)
     with pytest.raises(ValueError, match="y should be a 1d array"):
         CNNClassifier(channels=(2,), image_shape=(1, 1, -1), max_epochs=1).fit(X, Y)
@@ -374,3 +374,69 @@ def test_class_weight_validation(imbalanced):
         MLPClassifier(class_weight="balanced").partial_fit(X, y)
     with pytest.raises(ValueError, match="list of dicts"):
         MLPClassifier(**FAST, max_epochs=1, class_weight=[{"a": 1}]).fit(X, y)
+
+
+def test_bagging_sparse_class_weight_batched_equals_one_by_one(tfidf_like):
+    """Bagging's stacked members on sparse X with 'balanced' class weights
+    predict as the members fitted one by one."""
+    from sklopt.ensemble import BaggingClassifier
+
+    X, y = tfidf_like
+    base = MLPClassifier(**FAST, max_epochs=5, class_weight="balanced")
+    stacked, one_by_one = (
+        BaggingClassifier(base, n_estimators=3, random_state=0, batched=batched).fit(
+            X, y
+        )
+        for batched in (True, False)
+    )
+    assert_allclose(
+        stacked.predict_proba(X), one_by_one.predict_proba(X), **STACKED_TOL
+    )
+
+
+def test_flat_loss_function_sparse_and_multilabel(tfidf_like, multilabel, monkeypatch):
+    """The loss of flat_loss_function: sparse X (densified in chunks) as
+    the dense array; multilabel y the binary cross-entropy of NumPy."""
+    from sklopt.neural import flat_loss_function
+
+    X, y = tfidf_like
+    clf = MLPClassifier(**FAST, max_epochs=3, random_state=0).fit(X, y)
+    dense_loss, dense_grad = flat_loss_function(clf, X.toarray(), y)[0](
+        flat_loss_function(clf, X.toarray(), y)[1]
+    )
+    monkeypatch.setattr("sklopt.neural._data.SPARSE_CHUNK_BYTES", 50 * 60 * 4)
+    fun, theta0 = flat_loss_function(clf, X, y)
+    sparse_loss, sparse_grad = fun(theta0)
+    assert sparse_loss == pytest.approx(dense_loss, rel=1e-6)
+    assert_allclose(sparse_grad, dense_grad, rtol=1e-5, atol=1e-7)
+
+    X, Y = multilabel
+    clf = MLPClassifier(**FAST, max_epochs=3, random_state=0).fit(X, Y)
+    fun, theta0 = flat_loss_function(clf, X, Y)
+    proba = clf.predict_proba(X)
+    expected = -(Y * np.log(proba) + (1 - Y) * np.log(1 - proba)).sum(1).mean()
+    assert fun(theta0)[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_pickled_multilabel_model_predicts_sparse_alike(multilabel):
+    import pickle
+
+    X, Y = multilabel
+    clf = MLPClassifier(**FAST, max_epochs=3, random_state=0).fit(X, Y)
+    restored = pickle.loads(pickle.dumps(clf))
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    assert_array_equal(restored.predict_proba(Xs), clf.predict_proba(Xs.toarray()))
+    assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+def test_bootstrap_rounds_sparse_class_weight_batched_equals_one_by_one(tfidf_like):
+    from sklopt.model_selection import BootstrapReplicas
+
+    X, y = tfidf_like
+    base = MLPClassifier(**FAST, max_epochs=4, class_weight="balanced", random_state=0)
+    stacked, one_by_one = (
+        BootstrapReplicas(base, n_rounds=3, random_state=0, batched=batched).fit(X, y)
+        for batched in (True, False)
+    )
+    for a, b in zip(stacked.estimators_, one_by_one.estimators_):
+        assert_allclose(a.predict_proba(X), b.predict_proba(X), **STACKED_TOL)

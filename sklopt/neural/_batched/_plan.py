@@ -35,7 +35,9 @@ def _unsupported_reason(estimator):
     normalization (per-member statistics), input and weight noise, label
     smoothing, mixup, CutMix, augmentation (names and callables: called once
     per member and batch, as in separate fits), gradient clipping
-    (per-member norm), sample weights, any device.
+    (per-member norm), sample weights and class weights (of each member's
+    rows), multilabel y, sparse X (rows densified per stacked batch), any
+    device.
 
     Not batched: an optimizer given as a torch optimizer class (its update
     rule is not known to act on each weight independently).

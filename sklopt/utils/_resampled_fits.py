@@ -9,7 +9,21 @@ parallel through joblib) or all at once through the estimator's
 ``_fit_batched`` hook, shows one progress bar, and yields, in member order,
 either each fitted copy or what ``respond`` makes of it (predictions, a
 score). A KeyboardInterrupt stops it; what was yielded before is the
-caller's to keep.
+caller's to keep (one job: every member completed before the interrupt).
+
+The callers, and what a member is for each:
+
+* bagging: ``Member(rows=drawn, columns=features, seed=seed)``, fitted on
+  the distinct rows with count weights where that is the same fit
+  (``by_counts``, :func:`count_weights_exact`), else on the rows as drawn;
+* bootstrap rounds (``BootstrapReplicas``, bias-variance):
+  ``Member(rows=bootstrap_rows)``, ``respond`` predicting on the test set;
+* ``bootstrap_632_score``: ``Member(rows=bootstrap_rows,
+  test_rows=out_of_bag)``, ``respond`` scoring on ``test_rows``;
+* a hyperparameter search: ``Member(rows=train, params=candidate,
+  test_rows=test)`` per candidate and fold, ``respond`` scoring on
+  ``test_rows`` (members with different ``params`` are fitted one by one
+  until the batched hook learns per-member hyperparameters).
 
 Warnings raised by the members' fits are collected and shown once per
 distinct message at the end, at the caller's line, with the number of

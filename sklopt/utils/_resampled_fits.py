@@ -9,7 +9,21 @@ parallel through joblib) or all at once through the estimator's
 ``_fit_batched`` hook, shows one progress bar, and yields, in member order,
 either each fitted copy or what ``respond`` makes of it (predictions, a
 score). A KeyboardInterrupt stops it; what was yielded before is the
-caller's to keep.
+caller's to keep (one job: every member completed before the interrupt).
+
+The callers, and what a member is for each:
+
+* bagging: ``Member(rows=drawn, columns=features, seed=seed)``, fitted on
+  the distinct rows with count weights where that is the same fit
+  (``by_counts``, :func:`count_weights_exact`), else on the rows as drawn;
+* bootstrap rounds (``BootstrapReplicas``, bias-variance):
+  ``Member(rows=bootstrap_rows)``, ``respond`` predicting on the test set;
+* ``bootstrap_632_score``: ``Member(rows=bootstrap_rows,
+  test_rows=out_of_bag)``, ``respond`` scoring on ``test_rows``;
+* a hyperparameter search: ``Member(rows=train, params=candidate,
+  test_rows=test)`` per candidate and fold, ``respond`` scoring on
+  ``test_rows`` (members with different ``params`` are fitted one by one
+  until the batched hook learns per-member hyperparameters).
 
 Warnings raised by the members' fits are collected and shown once per
 distinct message at the end, at the caller's line, with the number of
@@ -230,7 +244,7 @@ def _fit_one(setup, member):
     ``respond(fitted, member)``) and the warnings its fit raised (see
     :func:`_distinct`)."""
     estimator = _make_estimator(setup.template, member, setup.keys)
-    n_samples = setup.X.shape[0]
+    n_samples = len(setup.y)
     rows, params = _rows_and_weights(
         member.rows, n_samples, setup.by_counts, setup.y_codes, setup.fit_params
     )
@@ -286,10 +300,10 @@ def progress(iterable, verbose, desc, total=None):
 
 def _batching_obstacle(members, fit_params, n_features):
     """Why the members cannot be trained as one batched model although the
-    estimator could (None when they can)."""
-    all_columns = np.arange(n_features)
+    estimator could (None when they can); ``n_features()`` gives the number
+    of columns of X."""
     if any(
-        m.columns is not None and not np.array_equal(m.columns, all_columns)
+        m.columns is not None and not np.array_equal(m.columns, np.arange(n_features()))
         for m in members
     ):
         return (
@@ -308,7 +322,7 @@ def _fit_batched(setup, members, verbose):
     """All members at once through ``template._fit_batched``; yields
     ``(result, warnings)`` pairs as :func:`_fit_one` does (the warnings of
     the whole batched fit go with the first member)."""
-    n_samples = setup.X.shape[0]
+    n_samples = len(setup.y)
     estimators = [_make_estimator(setup.template, m, setup.keys) for m in members]
     rows, weights = [], []
     for member in members:
@@ -431,7 +445,9 @@ def _fit_results(
     """``(result, warnings)`` pairs of the members, in order."""
     if batched is not False:
         members = list(members)
-        obstacle = _batching_obstacle(members, setup.fit_params, setup.X.shape[1])
+        obstacle = _batching_obstacle(
+            members, setup.fit_params, lambda: setup.X.shape[1]
+        )
         batched = resolve_batched(
             batched,
             setup.template,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import ensemble as sk
+from sklearn.base import clone
 from sklearn.datasets import load_digits, make_friedman1
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
@@ -428,3 +429,35 @@ def test_values_that_are_not_numbers_raise_whatever_rows_are_drawn():
     pipe = make_pipeline(OneHotEncoder(), DecisionTreeClassifier(random_state=0))
     bag = BaggingClassifier(pipe, n_estimators=3, random_state=0)
     assert bag.fit(letters, labels).score(letters, labels) == 1.0
+
+
+@pytest.mark.parametrize("Ensemble", [BaggingClassifier, BaggingRegressor])
+def test_sample_weight_routed_through_pipeline_and_grid_search(Ensemble, clf_data):
+    # Metadata routing: set_fit_request(sample_weight=True) lets Pipeline and
+    # GridSearchCV hand sample_weight to the ensemble, which draws rows with
+    # it (as when passed directly).
+    import sklearn
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = clf_data
+    weight = np.random.RandomState(0).uniform(0.2, 2.0, len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        bag = Ensemble(n_estimators=3, random_state=0).set_fit_request(
+            sample_weight=True
+        )
+        scaler = StandardScaler().set_fit_request(sample_weight=False)
+        pipe = make_pipeline(scaler, bag).fit(X, y, sample_weight=weight)
+        direct = clone(bag).fit(StandardScaler().fit_transform(X), y, weight)
+        for a, b in zip(pipe[-1].estimators_samples_, direct.estimators_samples_):
+            assert_array_equal(a, b)
+        search = GridSearchCV(
+            clone(bag).set_score_request(sample_weight=False),
+            {"max_features": [0.5, 1.0]},
+            cv=2,
+        ).fit(X, y, sample_weight=weight)
+    assert search.best_estimator_.n_estimators == 3
+    for a, b in zip(
+        search.best_estimator_.estimators_samples_,
+        clone(search.best_estimator_).fit(X, y, weight).estimators_samples_,
+    ):
+        assert_array_equal(a, b)

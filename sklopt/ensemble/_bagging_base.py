@@ -5,6 +5,7 @@ predictions, aggregated in member order."""
 
 import math
 import warnings
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -62,6 +63,11 @@ def _member_proba(member, X, classes, params=None):
         votes = np.searchsorted(classes, labels)
         proba[np.arange(X.shape[0]), votes] = 1.0
     return proba
+
+
+def _drawn_rows(seed, settings):
+    """The rows of the member of ``seed`` (see ``_draw_member_indices``)."""
+    return _draw_member_indices(seed, settings)[0]
 
 
 def _base_has(attr):
@@ -225,7 +231,9 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         seeds = draw_seeds(rng, self.n_estimators - n_old).tolist()
         # Columns are kept; rows are drawn again when needed (from the seed).
         features = [_draw_member_indices(seed, settings)[1] for seed in seeds]
-        members, interrupted = self._fit_new_members(X, y, seeds, member_params)
+        members, interrupted = self._fit_new_members(
+            X, y, seeds, features, member_params
+        )
         self.estimators_ += members
         self.estimators_features_ += features[: len(members)]
         self._seeds += seeds[: len(members)]
@@ -233,14 +241,14 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
             self._set_oob_score(X, y)
         return interrupted
 
-    def _members(self, seeds):
-        """The members of ``seeds``, rows and columns drawn from each seed
-        when the engine asks for them."""
-        for seed in seeds:
-            rows, columns = _draw_member_indices(seed, self._draw_settings)
+    def _members(self, seeds, features):
+        """The members of ``seeds`` (``features``: their columns), each one's
+        rows drawn from its seed when the engine fits it."""
+        for seed, columns in zip(seeds, features):
+            rows = partial(_drawn_rows, seed, self._draw_settings)
             yield Member(rows=rows, columns=columns, seed=seed)
 
-    def _fit_new_members(self, X, y, seeds, fit_params):
+    def _fit_new_members(self, X, y, seeds, features, fit_params):
         """Fit the members of ``seeds``; return ``(members, interrupted)``,
         the fitted members in order and the KeyboardInterrupt that stopped
         the fit, if any.
@@ -255,7 +263,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
                 self.estimator_,
                 X,
                 y,
-                self._members(seeds),
+                self._members(seeds, features),
                 n_members=len(seeds),
                 fit_params=fit_params,
                 by_counts=count_weights_exact(self.estimator_),

@@ -37,6 +37,7 @@ import math
 import os
 import sys
 import warnings
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -47,7 +48,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import has_fit_parameter
 
-from sklopt.utils._batching import resolve_batched
+from sklopt.utils._batching import offers_batching, resolve_batched
 from sklopt.utils._fit_guard import fitting_members
 from sklopt.utils._random import MAX_SEED
 
@@ -60,8 +61,10 @@ _MAX_MEMBERS_PER_TASK = 32
 class Member(NamedTuple):
     """One copy of the estimator to fit.
 
-    rows : int array or None
-        Training rows (repeats allowed); None: all rows.
+    rows : int array, callable or None
+        Training rows (repeats allowed); None: all rows. A callable
+        (``rows()`` gives the array) draws them when the member is fitted, so
+        that the rows of all members are never held together.
     columns : int array or None
         Columns of X the member sees; None: all of them, as given.
     seed : int or None
@@ -187,6 +190,12 @@ def _is_sample_aligned(value, n_samples):
     )
 
 
+def member_rows(member):
+    """The training rows of ``member`` (drawn now when lazy), or None."""
+    rows = member.rows
+    return rows() if callable(rows) else rows
+
+
 def _rows_and_weights(rows, n_samples, by_counts, y_codes, fit_params):
     """The rows a member is fitted on and its ``fit_params`` (sample-aligned
     values taken at those rows).
@@ -246,7 +255,7 @@ def _fit_one(setup, member):
     estimator = _make_estimator(setup.template, member, setup.keys)
     n_samples = len(setup.y)
     rows, params = _rows_and_weights(
-        member.rows, n_samples, setup.by_counts, setup.y_codes, setup.fit_params
+        member_rows(member), n_samples, setup.by_counts, setup.y_codes, setup.fit_params
     )
     X, y = setup.X, setup.y
     if rows is not None:
@@ -318,21 +327,47 @@ def _batching_obstacle(members, fit_params, n_features):
     return None
 
 
+class _LazyRowsAndWeights(Sequence):
+    """The rows (``part=0``) or weights (``part=1``) of each member for the
+    batched hook, computed when asked for: a lazy member's rows are drawn
+    then, not held for all members at once."""
+
+    def __init__(self, setup, members, part):
+        self.setup, self.members, self.part = setup, members, part
+
+    def __len__(self):
+        return len(self.members)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        setup = self.setup
+        n_samples = len(setup.y)
+        rows, params = _rows_and_weights(
+            member_rows(self.members[index]),
+            n_samples,
+            setup.by_counts,
+            setup.y_codes,
+            setup.fit_params,
+        )
+        if self.part == 0:
+            return np.arange(n_samples) if rows is None else rows
+        return params.get("sample_weight")
+
+
 def _fit_batched(setup, members, verbose):
     """All members at once through ``template._fit_batched``; yields
     ``(result, warnings)`` pairs as :func:`_fit_one` does (the warnings of
     the whole batched fit go with the first member)."""
-    n_samples = len(setup.y)
     estimators = [_make_estimator(setup.template, m, setup.keys) for m in members]
-    rows, weights = [], []
-    for member in members:
-        member_rows, params = _rows_and_weights(
-            member.rows, n_samples, setup.by_counts, setup.y_codes, setup.fit_params
-        )
-        rows.append(np.arange(n_samples) if member_rows is None else member_rows)
-        weights.append(params.get("sample_weight"))
-    if all(w is None for w in weights):
-        weights = None
+    rows = _LazyRowsAndWeights(setup, members, 0)
+    # Weights exist when the user gave sample_weight or the members are
+    # fitted on count weights of drawn rows.
+    weights = None
+    if "sample_weight" in setup.fit_params or (
+        setup.by_counts and any(m.rows is not None for m in members)
+    ):
+        weights = _LazyRowsAndWeights(setup, members, 1)
     with warnings.catch_warnings(record=True) as caught, fitting_members():
         warnings.simplefilter("always")
         fitted = setup.template._fit_batched(
@@ -443,7 +478,9 @@ def _fit_results(
     setup, members, n_members, n_jobs, verbose, batched, owner, items, verb
 ):
     """``(result, warnings)`` pairs of the members, in order."""
-    if batched is not False:
+    if batched is not False and offers_batching(setup.template):
+        # The batching decision needs every member (their columns and
+        # parameters); lazy members hold no rows in this list.
         members = list(members)
         obstacle = _batching_obstacle(
             members, setup.fit_params, lambda: setup.X.shape[1]
@@ -456,6 +493,12 @@ def _fit_results(
             verb=verb,
             owner=owner,
             verbose=verbose,
+        )
+    else:
+        # False; with batched=True this raises NotBatchableError (the
+        # estimator offers no batched training)
+        batched = resolve_batched(
+            batched, setup.template, items=items, verb=verb, owner=owner
         )
     if batched:
         return _fit_batched(setup, members, verbose)

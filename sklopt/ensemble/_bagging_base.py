@@ -27,7 +27,6 @@ from sklopt.utils._fit_guard import restore_on_failure
 from sklopt.utils._random import draw_seeds
 from sklopt.utils._resampled_fits import (
     Member,
-    as_given,
     count_weights_exact,
     fit_members,
     take_columns,
@@ -292,7 +291,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         return the X handed to the members (the user's DataFrame, or the
         validated array)."""
         self._validate_estimator()
-        X_checked, y = self._validate_fit_X_y(
+        X, y = self._validate_members_X_y(
             X,
             y,
             multi_output=self._kind == "regressor",
@@ -300,7 +299,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         )
         y = self._validate_y(y)
         if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X_checked.shape[0])
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
             if not self.bootstrap:
                 warnings.warn(
                     f"When fitting {type(self).__name__} with sample_weight it is "
@@ -322,7 +321,7 @@ class _BaseBagging(_BaseEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
                 "estimate is only available when all members are fitted at once "
                 "(warm_start=False), as in scikit-learn."
             )
-        return as_given(X, X_checked), y, sample_weight
+        return X, y, sample_weight
 
     def _draw_settings_for(self, X, sample_weight):
         """How members draw rows and columns (see ``_draw_member_indices``):

@@ -17,6 +17,9 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from sklopt.exceptions import TrainingInterruptedWarning
 from sklopt.utils._resampled_fits import (
+    as_given,
+)
+from sklopt.utils._resampled_fits import (
     progress as _progress,
 )
 from sklopt.utils._resampled_fits import (
@@ -26,7 +29,7 @@ from sklopt.utils._resampled_fits import (
     set_random_states as _set_random_states,
 )
 from sklopt.utils._validation import check_sample_weight as _check_sample_weight
-from sklopt.utils._validation import validate_data
+from sklopt.utils._validation import check_finite_input, validate_data
 
 # The boosting ensembles take these names from here.
 __all__ = [
@@ -139,6 +142,16 @@ class _BaseEstimatorMixin:
             **kwargs,
         )
         return self._numeric_objects(X), y
+
+    def _validate_members_X_y(self, X, y, **kwargs):
+        """Validate the input of the members' fits: ``(X, y)``, X as the
+        members get it (the user's DataFrame, else the validated array),
+        checked by the rule of :func:`check_finite_input` (infinity is an
+        error, NaN unless ``estimator_`` accepts it)."""
+        X_checked, y = self._validate_fit_X_y(X, y, **kwargs)
+        X = as_given(X, X_checked)
+        check_finite_input(X, "X", self.estimator_)
+        return X, y
 
     def _validate_predict_X(self, X):
         """Check that the ensemble is fitted and validate X against the fit."""

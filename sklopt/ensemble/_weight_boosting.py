@@ -14,6 +14,7 @@ from sklopt.ensemble._base import (
 )
 from sklopt.ensemble._weight_boosting_base import _BaseWeightBoosting
 from sklopt.utils._docstrings import fill_doc
+from sklopt.utils._resampled_fits import as_given, take_rows
 from sklopt.utils._validation import StrOptions
 
 __all__ = ["AdaBoostClassifier", "AdaBoostRegressor"]
@@ -166,7 +167,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         member = _make_member(self.estimator_, rng)
         if self.resample_:
             rows = self._resample_rows(rng, y, sample_weight)
-            member.fit(X[rows], y[rows])
+            member.fit(take_rows(X, rows), y[rows])
         else:
             member.fit(X, y, sample_weight=sample_weight)
         self.estimators_.append(member)
@@ -229,7 +230,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
             As :meth:`decision_function`, with the first 1, 2, ... members.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         votes, norm = 0.0, 0.0
         for member, weight in zip(self.estimators_, self.estimator_weights_):
             votes = votes + self._member_votes(member, X, weight)
@@ -249,7 +250,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, positive values favour ``classes_[1]``.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         votes = sum(
             self._member_votes(member, X, weight)
             for member, weight in zip(self.estimators_, self.estimator_weights_)
@@ -348,7 +349,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         predictions : ndarray of shape (n_members, n_samples)
             Labels in the space of ``classes_``.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         labels = np.stack([member.predict(X) for member in self.estimators_])
         return labels.astype(self.classes_.dtype, copy=False)
 
@@ -370,7 +371,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
         proba : ndarray of shape (n_members, n_samples, n_classes)
             Probabilities of each member, columns in the order of ``classes_``.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         out = np.zeros((len(self.estimators_), X.shape[0], self.n_classes_))
         for i, member in enumerate(self.estimators_):
             if hasattr(member, "predict_proba"):
@@ -513,7 +514,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         member = _make_member(self.estimator_, rng)
         n_samples = X.shape[0]
         rows = rng.choice(n_samples, n_samples, replace=True, p=sample_weight)
-        member.fit(X[rows], y[rows])
+        member.fit(take_rows(X, rows), y[rows])
         self.estimators_.append(member)
         mask = sample_weight > 0
         losses = self._row_losses(np.abs(member.predict(X) - y)[mask])
@@ -561,7 +562,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         y_pred : ndarray of shape (n_samples,)
             Predicted values (class labels for classifiers).
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         predictions = np.array([member.predict(X) for member in self.estimators_])
         return self._weighted_median(predictions, self.estimator_weights_)
 
@@ -582,7 +583,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         predictions : ndarray of shape (n_members, n_samples)
             Predictions of each member.
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         return np.array([member.predict(X) for member in self.estimators_])
 
     def staged_predict(self, X):
@@ -598,7 +599,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseWeightBoosting):
         y_pred : ndarray of shape (n_samples,)
             Predicted values (class labels for classifiers).
         """
-        X = self._validate_predict_X(X)
+        X = as_given(X, self._validate_predict_X(X))
         predictions = np.array([member.predict(X) for member in self.estimators_])
         for limit in range(1, len(self.estimators_) + 1):
             yield self._weighted_median(

@@ -50,7 +50,9 @@ class _BaseWeightBoosting(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (sparse input when the base estimator accepts it).
+            Training data (sparse input when the base estimator accepts it),
+            handed to the members as given: a DataFrame keeps its columns.
+            Infinity is an error; NaN is the base estimator's to accept.
         y : array-like of shape (n_samples,)
             Target values (class labels for classifiers).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -64,7 +66,9 @@ class _BaseWeightBoosting(
         with restore_on_failure(self):
             self._validate_estimator()
             self._check_base()
-            X, y = self._validate_fit_X_y(X, y, y_numeric=self._kind == "regressor")
+            X, y = self._validate_members_X_y(
+                X, y, y_numeric=self._kind == "regressor"
+            )
             self._validate_y(y)
             sample_weight = _check_sample_weight(sample_weight, X.shape[0])
             self._boost_rounds(X, y, sample_weight / sample_weight.sum())

@@ -28,6 +28,7 @@ from sklopt.utils._validation import (
     Interval,
     StrOptions,
     _fit_context,
+    check_finite_input,
     check_sample_weight,
     check_two_classes,
     validate_data,
@@ -225,9 +226,11 @@ class BootstrapReplicas(MetaEstimatorMixin, BaseEstimator):
                     fit_params["sample_weight"], len(y)
                 ),
             }
+        X = as_given(X_given, X)
+        check_finite_input(X, "X", self.estimator)
         replicas = _fit_predict_rounds(
             self.estimator,
-            as_given(X_given, X),
+            X,
             y,
             None,
             _bootstrap_indices(self.random_state, len(y), self.n_rounds),

@@ -279,7 +279,9 @@ def finite_check(estimator):
     infinity is always an error, NaN only when ``estimator`` cannot handle
     missing values: its tags say so (scikit-learn's trees can), or, for a
     :class:`~sklearn.pipeline.Pipeline`, whose tags do not tell, its first
-    step cannot (an imputer first handles NaN for the steps after it).
+    step cannot (an imputer first handles NaN for the steps after it); a
+    :class:`~sklearn.compose.ColumnTransformer` first step handles NaN when
+    each of its transformers does (a ``'passthrough'`` one does not).
 
     Parameters
     ----------
@@ -299,30 +301,54 @@ def _handles_nan(estimator):
     if isinstance(steps, list) and steps:
         first = steps[0][1]
         return first != "passthrough" and first is not None and _handles_nan(first)
+    transformers = getattr(estimator, "transformers", None)
+    if isinstance(transformers, list) and transformers:
+        # a ColumnTransformer: each of its transformers (and the remainder)
+        # gets some of the columns, so each must handle NaN
+        parts = [part[1] for part in transformers]
+        parts.append(getattr(estimator, "remainder", "drop"))
+        return all(
+            part == "drop" or (part != "passthrough" and _handles_nan(part))
+            for part in parts
+        )
     return False
 
 
 def check_finite_input(X, name, estimator):
     """Raise a ValueError naming ``name`` when the numeric input ``X``, to be
     fitted by clones of ``estimator``, holds infinity (or NaN, which
-    ``estimator`` cannot handle).
+    ``estimator`` cannot handle: see :func:`finite_check`).
 
-    Studies that fit on resampled rows check the whole input once: a bad row
-    that no resample happens to draw would otherwise go unnoticed.
-    Non-numeric input is left to the estimator.
+    The one rule of the ensembles (bagging, AdaBoost), ``BootstrapReplicas``
+    and the resampling studies, which hand their members what the user gave:
+    infinity in numeric input is always an error; NaN is an error unless the
+    base estimator accepts it (its ``allow_nan`` tag, or for a Pipeline its
+    first step's); non-numeric (object, string) values and columns are left
+    to the estimator. The whole input is checked once: a bad row that no
+    resample happens to draw would otherwise go unnoticed.
 
     Parameters
     ----------
-    X : {array-like, sparse matrix}
+    X : {array-like, sparse matrix, DataFrame}
+        A DataFrame's numeric columns are checked.
     name : str
         Parameter name used in the message.
     estimator : estimator instance
     """
-    values = X.data if sp.issparse(X) else X
-    try:
-        values = np.asarray(values)
-    except (TypeError, ValueError):
-        return
+    if hasattr(X, "select_dtypes"):
+        X = X.select_dtypes(include="number")
+        if X.shape[1] == 0:
+            return
+        try:
+            values = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            return
+    else:
+        values = X.data if sp.issparse(X) else X
+        try:
+            values = np.asarray(values)
+        except (TypeError, ValueError):
+            return
     if values.dtype.kind not in "fc":
         return
     _assert_all_finite(

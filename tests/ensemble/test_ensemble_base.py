@@ -167,7 +167,7 @@ def _frame_pipeline(final):
     return make_pipeline(columns, final)
 
 
-@pytest.mark.parametrize("Ensemble", [BaggingClassifier])
+@pytest.mark.parametrize("Ensemble", [BaggingClassifier, AdaBoostClassifier])
 def test_members_get_what_the_user_gave(Ensemble):
     # NaN goes to the pipeline's imputer and the DataFrame keeps its column
     # names, which the ColumnTransformer selects by.
@@ -179,6 +179,54 @@ def test_members_get_what_the_user_gave(Ensemble):
     assert model.score(X, y) > 0.8
     assert model.predict_proba(X.iloc[:5]).shape == (5, 2)
     assert list(model.feature_names_in_) == ["size", "weight", "color"]
+
+
+def test_adaboost_members_select_dataframe_columns_by_name():
+    # AdaBoost hands its members the user's DataFrame rows, in fit (resampled
+    # rows) and in every prediction path, so that a ColumnTransformer
+    # selecting columns by name works inside.
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = _frame_with_nan()
+    columns = ColumnTransformer(
+        [
+            ("numbers", SimpleImputer(), ["size", "weight"]),
+            ("colors", OneHotEncoder(), ["color"]),
+        ]
+    )
+    model = AdaBoostClassifier(
+        make_pipeline(columns, DecisionTreeClassifier(max_depth=1)),
+        n_estimators=5,
+        random_state=0,
+    ).fit(X, y)
+    assert list(model.feature_names_in_) == ["size", "weight", "color"]
+    # The members saw the DataFrame: their own feature names are its columns.
+    assert all(
+        list(member.feature_names_in_) == ["size", "weight", "color"]
+        for member in model.estimators_
+    )
+    # Its predictions are those of the members, computed on the DataFrame.
+    votes = np.zeros((len(X), 2))
+    for member, weight in zip(model.estimators_, model.estimator_weights_):
+        votes[np.arange(len(X)), member.predict(X)] += weight
+    assert_array_equal(model.predict(X), model.classes_[votes.argmax(axis=1)])
+    assert model.score(X, y) > 0.8
+    assert model.predict_proba(X.iloc[:5]).shape == (5, 2)
+    assert len(list(model.staged_predict(X))) == len(model.estimators_)
+    assert model.predict_members(X).shape == (len(model.estimators_), len(X))
+
+
+@pytest.mark.parametrize("Ensemble", [BaggingClassifier, AdaBoostClassifier])
+def test_infinity_in_a_dataframe_column_is_an_error(Ensemble):
+    # The shared rule: infinity in numeric input is an error even where the
+    # base (an imputing pipeline) accepts NaN; string columns are the base's.
+    X, y = _frame_with_nan()
+    X.loc[3, "weight"] = np.inf
+    model = Ensemble(_frame_pipeline(LogisticRegression()), n_estimators=3)
+    with pytest.raises(ValueError, match="X contains infinity"):
+        model.fit(X, y)
 
 
 @pytest.mark.parametrize("Ensemble", [BaggingClassifier, AdaBoostClassifier])

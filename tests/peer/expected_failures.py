@@ -9,13 +9,6 @@ id relative to the copied files; ``fnmatch`` patterns (``*``, ``?``,
 
 EXPECTED_FAILURES = [
     {
-        "test": "test_bagging.py::test_max_samples_consistency",
-        "reason": (
-            "Reads the private attribute ``_max_samples`` of scikit-learn's "
-            "bagging; sklopt resolves ``max_samples`` without storing it there."
-        ),
-    },
-    {
         "test": "test_weight_boosting.py::test_oneclass_adaboost_proba",
         "reason": (
             "sklopt's ``AdaBoostClassifier`` refuses ``y`` with a single class "

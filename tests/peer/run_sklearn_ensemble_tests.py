@@ -7,7 +7,9 @@ repository). In each copy, only the names ``Bagging*``, ``AdaBoost*`` and
 ``GradientBoosting*`` of its ``from sklearn.ensemble import ...`` statements
 are taken from :mod:`sklopt.ensemble` instead; every other name stays
 scikit-learn's. pytest then runs the copies, with scikit-learn's
-``conftest`` loaded as a plugin for its fixtures (``global_random_seed``).
+``conftest`` loaded as a plugin where the installed package ships it, and a
+``conftest.py`` written next to the copies that provides the fixture the
+files need (``global_random_seed``) in any case.
 
 The outcome is compared with the deliberate differences listed in
 ``expected_failures.py`` (next to this script; the docs page
@@ -124,7 +126,44 @@ def prepare(tmp, stems):
         paths.append(path)
     # An empty ini keeps this repository's pytest settings out of the run.
     (tmp / "pytest.ini").write_text("[pytest]\n")
+    (tmp / "conftest.py").write_text(CONFTEST)
     return paths
+
+
+# Written next to the copies: the fixtures of scikit-learn's test suite that
+# the files use (``global_random_seed``), taken from scikit-learn's conftest
+# where the installed package ships it, else defined as scikit-learn defines
+# it by default (the seed 42, or SKLEARN_TESTS_GLOBAL_RANDOM_SEED).
+CONFTEST = """\
+import os
+
+import pytest
+
+try:
+    from sklearn.conftest import global_random_seed  # noqa: F401
+except ImportError:
+
+    def _seeds():
+        value = os.environ.get("SKLEARN_TESTS_GLOBAL_RANDOM_SEED", "42")
+        if value == "all":
+            return list(range(100))
+        if "-" in value:
+            low, high = value.split("-")
+            return list(range(int(low), int(high) + 1))
+        return [int(value)]
+
+    @pytest.fixture(params=_seeds())
+    def global_random_seed(request):
+        return request.param
+"""
+
+
+def sklearn_plugin():
+    """``['-p', 'sklearn.conftest']`` when the installed scikit-learn ships
+    its conftest (more fixtures and its test settings), else nothing."""
+    if importlib.util.find_spec("sklearn.conftest") is None:
+        return []
+    return ["-p", "sklearn.conftest"]
 
 
 def run_pytest(tmp, paths, extra):
@@ -141,8 +180,7 @@ def run_pytest(tmp, paths, extra):
         "-q",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "sklearn.conftest",
+        *sklearn_plugin(),
         "--rootdir",
         str(tmp),
         "-c",

@@ -36,9 +36,13 @@ class BaggingClassifier(ClassifierMixin, _BaseBagging):
     n_estimators : int, default=10
         Number of members.
     max_samples : int, float or None, default=1.0
-        Rows drawn per member: an int, or a fraction of ``n_samples`` (of
-        ``sample_weight.sum()`` when ``sample_weight`` is given, as in
-        scikit-learn 1.9); None draws ``n_samples`` rows.
+        Rows drawn per member. An int: that many rows. A float: that fraction
+        of ``n_samples`` without ``sample_weight``; with ``sample_weight``,
+        that fraction of ``sample_weight.sum()`` (the weights count rows, as
+        in scikit-learn 1.9), so that the default 1.0 then draws
+        ``int(sample_weight.sum())`` rows, not ``n_samples`` (a warning says
+        when that leaves few rows). None: ``n_samples`` rows whatever the
+        weights (scikit-learn 1.9's default).
     max_features : int or float, default=1.0
         Columns drawn per member: an int, or a fraction of ``n_features``.
     bootstrap : bool, default=True
@@ -287,9 +291,13 @@ class BaggingRegressor(RegressorMixin, _BaseBagging):
     n_estimators : int, default=10
         Number of members.
     max_samples : int, float or None, default=1.0
-        Rows drawn per member: an int, or a fraction of ``n_samples`` (of
-        ``sample_weight.sum()`` when ``sample_weight`` is given, as in
-        scikit-learn 1.9); None draws ``n_samples`` rows.
+        Rows drawn per member. An int: that many rows. A float: that fraction
+        of ``n_samples`` without ``sample_weight``; with ``sample_weight``,
+        that fraction of ``sample_weight.sum()`` (the weights count rows, as
+        in scikit-learn 1.9), so that the default 1.0 then draws
+        ``int(sample_weight.sum())`` rows, not ``n_samples`` (a warning says
+        when that leaves few rows). None: ``n_samples`` rows whatever the
+        weights (scikit-learn 1.9's default).
     max_features : int or float, default=1.0
         Columns drawn per member: an int, or a fraction of ``n_features``.
     bootstrap : bool, default=True

@@ -224,6 +224,29 @@ def test_same_rows_as_sklearn(Ensemble, bootstrap, max_samples, weighted, clf_da
         assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("Ensemble", ["BaggingClassifier", "BaggingRegressor"])
+def test_max_samples_none_and_one_with_sample_weight(Ensemble, clf_data):
+    # The documented meanings: with sample_weight, the float default 1.0 is
+    # a fraction of the weights' sum; None (scikit-learn 1.9's default) is
+    # n_samples rows whatever the weights; without weights both are n rows.
+    X, y = clf_data
+    n = len(y)
+    weight = np.full(n, 0.5)
+    Bagging = getattr(sklopt_ensemble, Ensemble)
+    one = Bagging(n_estimators=3, random_state=0).fit(X, y, sample_weight=weight)
+    none = Bagging(n_estimators=3, max_samples=None, random_state=0)
+    none.fit(X, y, sample_weight=weight)
+    assert {len(rows) for rows in one.estimators_samples_} == {int(weight.sum())}
+    assert {len(rows) for rows in none.estimators_samples_} == {n}
+    unweighted = [
+        Bagging(n_estimators=3, max_samples=m, random_state=0).fit(X, y)
+        for m in (1.0, None)
+    ]
+    for a, b in zip(*(u.estimators_samples_ for u in unweighted)):
+        assert len(a) == n
+        assert_array_equal(a, b)
+
+
 def test_weighted_members_never_lose_a_class():
     # A draw of one class: members that take sample_weight are fitted on all
     # rows, the undrawn ones with weight 0, as in scikit-learn.

@@ -28,8 +28,8 @@ from sklopt.utils._resampled_fits import (
 from sklopt.utils._resampled_fits import (
     set_random_states as _set_random_states,
 )
-from sklopt.utils._validation import check_sample_weight as _check_sample_weight
 from sklopt.utils._validation import check_finite_input, validate_data
+from sklopt.utils._validation import check_sample_weight as _check_sample_weight
 
 # The boosting ensembles take these names from here.
 __all__ = [

@@ -36,7 +36,7 @@ from sklopt.ensemble._gb_trees import (
     set_tree_leaves,
     tree_input,
 )
-from sklopt.utils._fit_guard import fitting_members, restore_on_failure
+from sklopt.utils._fit_guard import restore_on_failure
 from sklopt.utils._validation import HasMethods, Interval, _fit_context
 
 
@@ -235,7 +235,7 @@ class _BaseGradientBoosting(
             if isinstance(loss, _HuberLoss):
                 loss.update_delta(y, raw, w)
             try:
-                with _validated_once(i), fitting_members():
+                with _validated_once(i):
                     members, values, contributions = self._fit_stage(
                         X, y, w, raw, in_bag, weighted, X32
                     )

@@ -17,7 +17,7 @@ from sklopt.ensemble._base import (
     _warn_interrupted,
 )
 from sklopt.exceptions import EarlyTerminationWarning
-from sklopt.utils._fit_guard import fitting_members, restore_on_failure
+from sklopt.utils._fit_guard import restore_on_failure
 from sklopt.utils._validation import HasMethods, Interval, _fit_context
 
 
@@ -66,9 +66,7 @@ class _BaseWeightBoosting(
         with restore_on_failure(self):
             self._validate_estimator()
             self._check_base()
-            X, y = self._validate_members_X_y(
-                X, y, y_numeric=self._kind == "regressor"
-            )
+            X, y = self._validate_members_X_y(X, y, y_numeric=self._kind == "regressor")
             self._validate_y(y)
             sample_weight = _check_sample_weight(sample_weight, X.shape[0])
             self._boost_rounds(X, y, sample_weight / sample_weight.sum())
@@ -90,7 +88,7 @@ class _BaseWeightBoosting(
             sample_weight = np.clip(sample_weight, epsilon, None)
             sample_weight[zero_weight] = 0.0
             try:
-                with _validated_once(iboost), fitting_members():
+                with _validated_once(iboost):
                     result = self._boost(iboost, X, y, sample_weight, rng)
             except KeyboardInterrupt:
                 if not weights:

@@ -11,7 +11,6 @@ from sklearn.utils import Bunch, check_random_state, get_tags, indexable
 from sklearn.utils.metaestimators import available_if
 
 from sklopt.utils._docstrings import fill_doc
-from sklopt.utils._fit_guard import fitting_members
 from sklopt.utils._resampled_fits import (
     Member,
     fit_members,
@@ -629,8 +628,7 @@ def bootstrap_632_score(
     if method == "oob":
         details.score = details.oob_score
     else:
-        with fitting_members():
-            fitted = clone(estimator).fit(X, y)
+        fitted = clone(estimator).fit(X, y)
         fixed = _FixedResponses(fitted, X)
         rows = np.arange(_n_rows(X))[:, None]
         details.train_score = float(scorer(fixed, rows, y))

@@ -2,45 +2,21 @@
 
 Two rules hold for every sklopt estimator:
 
-- A ``fit`` that raises (bad data, a diverging member, KeyboardInterrupt)
-  leaves the estimator unfitted, or, for a warm-started fit, as it was
-  before the call (:func:`restore_on_failure`). Predictions from a half-built
-  model are never possible.
-- A KeyboardInterrupt stops a top-level neural fit, which keeps the weights
-  trained so far and warns (:class:`~sklopt.exceptions.TrainingInterruptedWarning`).
-  Inside an sklopt ensemble or bootstrap study (:func:`fitting_members`) the
-  member stops and re-raises instead, so that one Ctrl-C stops the whole
-  fit, not only the member being trained; the ensemble then decides what to
-  keep (boosting keeps the complete rounds, bagging the complete members of
-  a sequential fit).
+- A ``fit`` that raises (bad data, a diverging member) leaves the estimator
+  unfitted, or, for a warm-started fit, as it was before the call
+  (:func:`restore_on_failure`). Predictions from a half-built model are
+  never possible.
+- A KeyboardInterrupt during any fit keeps what was trained so far and is
+  re-raised, everywhere: a neural estimator keeps the weights reached and
+  its ``history_``; an ensemble or bootstrap study keeps its complete
+  members (boosting its complete rounds, bagging and ``BootstrapReplicas``
+  their complete members, with a
+  :class:`~sklopt.exceptions.TrainingInterruptedWarning`) and re-raises
+  once it holds them, so that one Ctrl-C stops the whole fit. Such fits
+  catch the interrupt themselves, outside :func:`restore_on_failure`.
 """
 
-import contextvars
 from contextlib import contextmanager
-
-_MEMBER_FIT = contextvars.ContextVar("sklopt_member_fit", default=False)
-
-
-@contextmanager
-def fitting_members():
-    """Context in which estimators are fitted as members of another one.
-
-    Neural estimators fitted inside it re-raise a KeyboardInterrupt after
-    stopping, instead of returning normally. The flag is a
-    :class:`contextvars.ContextVar`: it holds in the thread that set it
-    (sequential joblib runs included); worker processes and threads never
-    receive the KeyboardInterrupt, which is raised in the main thread.
-    """
-    token = _MEMBER_FIT.set(True)
-    try:
-        yield
-    finally:
-        _MEMBER_FIT.reset(token)
-
-
-def interrupts_propagate():
-    """Whether the current fit runs inside :func:`fitting_members`."""
-    return _MEMBER_FIT.get()
 
 
 def _fitted_names(estimator):

@@ -49,7 +49,6 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import has_fit_parameter
 
 from sklopt.utils._batching import offers_batching, resolve_batched
-from sklopt.utils._fit_guard import fitting_members
 from sklopt.utils._random import MAX_SEED
 
 # Members per joblib task when working in parallel. Fewer, larger tasks cost
@@ -276,8 +275,7 @@ def _distinct(caught):
 
 def _parallel_fit(setup, members):
     """joblib worker: fit a task's members one by one."""
-    with fitting_members():
-        return [_fit_one(setup, member) for member in members]
+    return [_fit_one(setup, member) for member in members]
 
 
 # --- scheduling ---------------------------------------------------------------
@@ -368,7 +366,7 @@ def _fit_batched(setup, members, verbose):
         setup.by_counts and any(m.rows is not None for m in members)
     ):
         weights = _LazyRowsAndWeights(setup, members, 1)
-    with warnings.catch_warnings(record=True) as caught, fitting_members():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fitted = setup.template._fit_batched(
             setup.X, setup.y, estimators, rows, weights, verbose=verbose

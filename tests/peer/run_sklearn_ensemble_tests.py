@@ -130,31 +130,30 @@ def prepare(tmp, stems):
     return paths
 
 
-# Written next to the copies: the fixtures of scikit-learn's test suite that
-# the files use (``global_random_seed``), taken from scikit-learn's conftest
-# where the installed package ships it, else defined as scikit-learn defines
-# it by default (the seed 42, or SKLEARN_TESTS_GLOBAL_RANDOM_SEED).
+# Written next to the copies: the parametrization of ``global_random_seed``
+# (the fixture the files use), as scikit-learn's conftest makes it (the seed
+# 42, or SKLEARN_TESTS_GLOBAL_RANDOM_SEED: one seed, "a-b" or "all"), where
+# that conftest is not loaded as a plugin (a scikit-learn installed without
+# it).
 CONFTEST = """\
 import os
 
-import pytest
 
-try:
-    from sklearn.conftest import global_random_seed  # noqa: F401
-except ImportError:
+def _seeds():
+    value = os.environ.get("SKLEARN_TESTS_GLOBAL_RANDOM_SEED") or "42"
+    if value == "all":
+        return list(range(100))
+    if "-" in value:
+        low, high = value.split("-")
+        return list(range(int(low), int(high) + 1))
+    return [int(value)]
 
-    def _seeds():
-        value = os.environ.get("SKLEARN_TESTS_GLOBAL_RANDOM_SEED", "42")
-        if value == "all":
-            return list(range(100))
-        if "-" in value:
-            low, high = value.split("-")
-            return list(range(int(low), int(high) + 1))
-        return [int(value)]
 
-    @pytest.fixture(params=_seeds())
-    def global_random_seed(request):
-        return request.param
+def pytest_generate_tests(metafunc):
+    if metafunc.config.pluginmanager.has_plugin("sklearn.conftest"):
+        return  # scikit-learn's own hook parametrizes it
+    if "global_random_seed" in metafunc.fixturenames:
+        metafunc.parametrize("global_random_seed", _seeds())
 """
 
 
@@ -241,7 +240,13 @@ def summarize(outcomes, entries, strict=False):
             f"  {file:28s} {c['passed']:4d} passed of {total:4d} "
             f"({c['failed']} failed, {c['skipped']} skipped)"
         )
-        group = groups.setdefault(FILES[file[: -len(".py")]], [0, 0])
+        stem = file[: -len(".py")]
+        if stem not in FILES:
+            # a collection error (a file that did not import, a fixture
+            # missing) has no test file of its own
+            problems.append(f"{c['failed']} errors outside the tests, see above")
+            continue
+        group = groups.setdefault(FILES[stem], [0, 0])
         group[0] += c["passed"]
         group[1] += total
     for name, (passed, total) in groups.items():

@@ -41,10 +41,18 @@ def _rows(table, model):
 
 
 def test_keskar_full_batch_minima_are_sharper():
-    # MLP(256, 256) on digits, Adam, batch 16 vs full batch, both trained to
-    # a training loss of 0.02; sharpness at eps=1e-3 from 3 converged starts.
-    # Claim: the full-batch minimum's smallest start exceeds 1.5 x the
-    # batch-16 minimum's largest, in 3 of 3 seeds.
+    # The protocol of `sklopt demo` part 3 and of
+    # examples/optimization/plot_batch_size_sharpness.py: MLP(256, 256) on
+    # digits, Adam, batch 16 vs full batch, both trained to a training loss
+    # of 0.002; sharpness at eps=1e-3 from 3 converged starts. Claim: the
+    # full-batch minimum's smallest start exceeds 2 x the batch-16 minimum's
+    # largest, in 3 of 3 seeds.
+    #
+    # A first protocol, trained only to a loss of 0.02 with a 1.5 x margin,
+    # held in 2 of 3 seeds (ratios 1.61, 1.68, 1.23; the ranges of starts
+    # did not overlap in any seed), and test accuracy was not higher for
+    # batch 16 (0.973 vs 0.976, 0.969 vs 0.967, 0.958 vs 0.973): at that loss
+    # the minima are not reached yet. Accuracy is not asserted.
     X, y = load_digits(return_X_y=True)
     report = []
     for seed in SEEDS:
@@ -57,7 +65,7 @@ def test_keskar_full_batch_minima_are_sharper():
             X_test,
             y_test,
             epsilons=(1e-3,),
-            target_loss=2e-2,
+            target_loss=2e-3,
             random_state=seed,
             progress=False,
         )
@@ -73,7 +81,7 @@ def test_keskar_full_batch_minima_are_sharper():
         )
     print(report)
     for _seed, small_max, full_min, _, _ in report:
-        assert full_min > 1.5 * small_max, report
+        assert full_min > 2 * small_max, report
 
 
 def test_bagging_variance_boosting_bias_and_the_tree_tradeoff():

@@ -105,7 +105,7 @@ def test_bagging_variance_boosting_bias_and_the_tree_tradeoff():
         text = boosting_sentence(boosting, bias_key="bias2")
         assert text.startswith("Boosting lowers the bias"), (seed, text)
         text = tradeoff_sentence(tree, bias_key="bias2", what="One tree")
-        assert "expected" not in text and "a U shape" in text, (seed, text)
+        assert "(expected:" not in text and "a U shape" in text, (seed, text)
 
 
 def test_yang_bias_falls_variance_is_unimodal_with_width():

@@ -135,7 +135,8 @@ def build_parser():
         help="the complete study on bundled data (digits, make_friedman1)",
         description="Optimizers compared by cross-validation, a regularizer ablation "
         "(also under label noise), small vs full batch with sharpness, and the "
-        "bias-variance trade-off of a tree, bagging and boosting.",
+        "bias-variance trade-off of a tree, bagging, boosting and a network against "
+        "its width.",
     )
     # Two processes: the demo's 3 minutes are measured on a 2-core machine.
     _add_common(demo, data=False, n_jobs=2)

@@ -473,8 +473,6 @@ def _bias_variance_part(
         random_state=args.random_state,
         progress=not args.no_progress,
     )
-    if table["noise"].isna().all():
-        table = table.drop(columns="noise")
     report.add_table(
         section, "Decomposition per model and complexity", table, f"{stem}.csv"
     )

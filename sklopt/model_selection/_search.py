@@ -321,10 +321,10 @@ class _SearchState:
 
 def _threads_per_task(n_jobs, n_tasks):
     """Torch threads per joblib worker so that workers x threads stay within
-    the cores (None with one worker: the process's own setting stays)."""
+    the cores (0 with one worker: the process's own setting stays)."""
     n_workers = min(effective_n_jobs(n_jobs), max(1, n_tasks))
     if n_workers <= 1:
-        return None
+        return 0
     return max(1, cpu_count() // n_workers)
 
 

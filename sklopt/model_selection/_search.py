@@ -488,8 +488,8 @@ class GridSearchCV(_StackedSearchMixin, _SKGridSearchCV):
     ...                       cv=3).fit(X, y)
     >>> sorted(search.best_params_)
     ['lr', 'weight_decay']
-    >>> [g["n_fits"] for g in search.batched_groups_]
-    [...]
+    >>> search.batched_groups_  # 4 candidates x 3 folds, one stacked model
+    [{'candidates': [0, 1, 2, 3], 'n_fits': 12, 'batched': True, 'reason': ''}]
     """
 
     _parameter_constraints = {

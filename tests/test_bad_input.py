@@ -571,6 +571,22 @@ def _function_specs():
             ),
         },
     )
+    specs["function_surface"] = dict(
+        valid=dict(function="beale", n_points=5),
+        bad={
+            "callable_without_bounds": ({"function": lambda x, y: x + y}, r"bounds"),
+            "three_bounds": ({"bounds": (1, 2, 3)}, r"bounds"),
+        },
+    )
+    specs["flat_loss_function"] = dict(
+        valid=dict(estimator=_fitted_mlp(X, y_clf), X=X, y=y_clf),
+        bad={
+            "nan_X": ({"X": nan_X}, _NAN),
+            "wrong_n_features": ({"X": X[:, :-1]}, r"features"),
+            "y_too_short": ({"y": y_clf[:-1]}, r"inconsistent|samples"),
+            "not_a_network": ({"estimator": Ridge()}, r"sklopt neural estimator"),
+        },
+    )
     specs["sharpness"] = dict(  # sklopt.metrics.sharpness (API.md), when present
         valid=dict(
             estimator=_fitted_mlp(X, y_clf), X=X, y=y_clf, max_iter=2, random_state=0

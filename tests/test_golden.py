@@ -73,7 +73,10 @@ def _mlp(**params):
     from sklopt.neural import MLPClassifier
 
     defaults = dict(
-        hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, device="cpu",
+        hidden_layer_sizes=(8,),
+        max_epochs=3,
+        batch_size=16,
+        device="cpu",
         random_state=0,
     )
     return MLPClassifier(**{**defaults, **params})
@@ -101,7 +104,10 @@ def _cnn_case(**params):
 
         X, y = _image_data()
         defaults = dict(
-            channels=(3, 4), max_epochs=2, batch_size=16, device="cpu",
+            channels=(3, 4),
+            max_epochs=2,
+            batch_size=16,
+            device="cpu",
             random_state=0,
         )
         est = CNNClassifier(**{**defaults, **params})
@@ -183,7 +189,10 @@ def _cases():
         "schedule_cosine": {"lr_schedule": "cosine", "max_epochs": 4},
         "schedule_plateau": {"lr_schedule": "plateau", "max_epochs": 4},
         "early_stopping": {
-            "early_stopping": True, "patience": 2, "max_epochs": 6, "lr": 0.05,
+            "early_stopping": True,
+            "patience": 2,
+            "max_epochs": 6,
+            "lr": 0.05,
         },
     }
     cases.update({name: _mlp_case(**p) for name, p in regularizers.items()})
@@ -222,23 +231,12 @@ def _load():
     return entries
 
 
-CASE_NAMES = [
-    *(f"optimizer_{n}" for n in (
-        "sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam",
-        "adamw",
-    )),
-    "weight_decay", "l1", "dropout", "norm_batch", "norm_layer", "norm_group",
-    "input_noise", "weight_noise", "label_smoothing", "mixup", "augmentation",
-    "clip_grad_norm", "schedule_step", "schedule_cosine", "schedule_plateau",
-    "early_stopping", "regressor", "cnn", "cnn_cutmix", "cnn_batch_norm",
-    "bagging_batched", "bagging_apart", "bootstrap_replicas", "bias_variance",
-    "bootstrap_632",
-]
+#: The recorded entries.
+CASE_NAMES = sorted(_load())
 
 
-def test_case_list_is_complete():
-    assert sorted(CASE_NAMES) == sorted(_cases())
-    assert sorted(CASE_NAMES) == sorted(_load())
+def test_every_case_is_recorded():
+    assert sorted(_cases()) == CASE_NAMES
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)

@@ -22,27 +22,33 @@ class OptimizerPathDisplay:
     """Optimizer trajectories drawn over the contours of a 2-D function.
 
     Build it with :meth:`from_optimizers`, which runs each optimizer with
-    :func:`sklopt.neural.optimizer_path` (the estimators' own update rules).
+    :func:`sklopt.neural.optimizer_path` (the estimators' own update rules)
+    and evaluates the function on a grid with
+    :func:`sklopt.neural.function_surface`; :meth:`plot` only draws.
 
     Parameters
     ----------
     paths : dict of str to ndarray of shape (n_steps + 1, 2)
         The points visited by each optimizer, keyed by the legend label.
     function : {'rosenbrock', 'beale', 'saddle'} or callable
-        The function, evaluated with torch on a grid for the contours.
+        The function (named in the title).
     bounds : tuple of two (low, high) pairs, default=None
         The plotted box ``((x_low, x_high), (y_low, y_high))``; None uses
-        the named function's box, or the range of the paths.
+        the range of the paths.
     minimum : tuple of two floats, default=None
         The known minimizer, marked with a star.
     name : str, default=None
         Title of the plot (default: the function's name).
+    contours : tuple (xx, yy, zz) of arrays, default=None
+        The function's values ``zz`` on the grid ``xx, yy`` (as
+        :func:`sklopt.neural.function_surface` gives them); None draws no
+        contours.
 
     Attributes
     ----------
     lines_ : dict of str to matplotlib Line2D
         The trajectory of each optimizer.
-    contour_ : matplotlib QuadContourSet
+    contour_ : matplotlib QuadContourSet or None
         The contour lines of the function.
     ax_ : matplotlib Axes
         Axes with the plot.
@@ -57,37 +63,20 @@ class OptimizerPathDisplay:
     ['adam', 'sgd']
     """
 
-    def __init__(self, *, paths, function, bounds=None, minimum=None, name=None):
+    def __init__(
+        self, *, paths, function, bounds=None, minimum=None, name=None, contours=None
+    ):
         self.paths = paths
         self.function = function
         self.bounds = bounds
         self.minimum = minimum
         self.name = name
+        self.contours = contours
 
     def _bounds(self):
         if self.bounds is not None:
             return self.bounds
-        from sklopt.neural._optimizer_path import TEST_FUNCTIONS
-
-        if isinstance(self.function, str):
-            return TEST_FUNCTIONS[self.function]["bounds"]
-        points = np.vstack(
-            [p[np.all(np.isfinite(p), axis=1)] for p in self.paths.values()]
-        )
-        low, high = points.min(axis=0), points.max(axis=0)
-        pad = 0.15 * np.maximum(high - low, 1e-3)
-        return tuple(zip(low - pad, high + pad))
-
-    def _grid(self, bounds, n=200):
-        import torch
-
-        from sklopt.neural._optimizer_path import _evaluate
-
-        (x0, x1), (y0, y1) = bounds
-        xx, yy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
-        with torch.no_grad():
-            zz = _evaluate(self.function, torch.from_numpy(xx), torch.from_numpy(yy))
-        return xx, yy, np.asarray(zz, dtype=np.float64)
+        return _path_bounds(self.paths)
 
     def plot(self, ax=None, *, levels=30, contour_kw=None, path_kw=None):
         """Draw the contours and the trajectories.
@@ -109,22 +98,24 @@ class OptimizerPathDisplay:
         """
         self.figure_, self.ax_ = _axes(ax, "OptimizerPathDisplay.plot")
         bounds = self._bounds()
-        xx, yy, zz = self._grid(bounds)
-        finite = zz[np.isfinite(zz)]
-        if finite.size and finite.min() > 0:
-            levels = np.geomspace(finite.min(), finite.max(), levels)
-        self.contour_ = self.ax_.contour(
-            xx,
-            yy,
-            zz,
-            levels=levels,
-            **{
-                "cmap": "Greys_r",
-                "linewidths": 0.6,
-                "alpha": 0.6,
-                **(contour_kw or {}),
-            },
-        )
+        self.contour_ = None
+        if self.contours is not None:
+            xx, yy, zz = self.contours
+            finite = zz[np.isfinite(zz)]
+            if finite.size and finite.min() > 0:
+                levels = np.geomspace(finite.min(), finite.max(), levels)
+            self.contour_ = self.ax_.contour(
+                xx,
+                yy,
+                zz,
+                levels=levels,
+                **{
+                    "cmap": "Greys_r",
+                    "linewidths": 0.6,
+                    "alpha": 0.6,
+                    **(contour_kw or {}),
+                },
+            )
         self.lines_ = {}
         for i, (label, path) in enumerate(self.paths.items()):
             color = _COLORS[i % len(_COLORS)]
@@ -174,6 +165,9 @@ class OptimizerPathDisplay:
     ):
         """Run each optimizer on ``function`` and plot the trajectories.
 
+        The function is evaluated on a grid here (for the contours), so that
+        :meth:`plot` only draws.
+
         Parameters
         ----------
         optimizers : list of str, or dict of str to dict
@@ -196,7 +190,7 @@ class OptimizerPathDisplay:
         -------
         display : OptimizerPathDisplay
         """
-        from sklopt.neural._optimizer_path import TEST_FUNCTIONS, optimizer_path
+        from sklopt.neural import function_surface, optimizer_path
 
         if isinstance(optimizers, dict):
             specs = {label: dict(params) for label, params in optimizers.items()}
@@ -213,8 +207,21 @@ class OptimizerPathDisplay:
             paths[label], _ = optimizer_path(
                 optimizer, function=function, start=start, n_steps=n_steps, **params
             )
-        spec = TEST_FUNCTIONS.get(function) if isinstance(function, str) else None
+        bounds = None if isinstance(function, str) else _path_bounds(paths)
+        surface = function_surface(function, bounds=bounds)
         display = cls(
-            paths=paths, function=function, minimum=spec["minimum"] if spec else None
+            paths=paths,
+            function=function,
+            bounds=surface.bounds,
+            minimum=surface.minimum,
+            contours=(surface.xx, surface.yy, surface.zz),
         )
         return display.plot(ax=ax, **kwargs)
+
+
+def _path_bounds(paths):
+    """A box around the finite points of the paths, with a margin."""
+    points = np.vstack([p[np.all(np.isfinite(p), axis=1)] for p in paths.values()])
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = 0.15 * np.maximum(high - low, 1e-3)
+    return tuple(zip(low - pad, high + pad))

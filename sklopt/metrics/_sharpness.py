@@ -203,10 +203,10 @@ def sharpness(
     >>> 0 < phi < 100
     True
     """
-    from sklopt.neural._functional import _flat_loss_function
+    from sklopt.neural import flat_loss_function
 
     final, X = _neural_final_step(estimator, X)
-    fun, theta = _flat_loss_function(final, X, y, sample_weight=sample_weight)
+    fun, theta = flat_loss_function(final, X, y, sample_weight=sample_weight)
     base, _ = fun(theta)
     if not np.isfinite(base):
         raise ValueError(

@@ -390,7 +390,9 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         early_stopping = self.early_stopping and not incremental
         config = self._net_config(early_stopping)
         if continuing:
-            net = _continue_net(self.net_, self._net_spec(device, early_stopping), config)
+            net = _continue_net(
+                self.net_, self._net_spec(device, early_stopping), config
+            )
             streams = net.streams_
         else:
             streams = _RandomStreams(_derive_seed(self.random_state), device)
@@ -487,7 +489,8 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         device = next(module.parameters()).device
         dtype = torch.float64 if device.type == "cpu" else None
         state = {
-            name: value.to(dtype) if dtype is not None and value.is_floating_point()
+            name: value.to(dtype)
+            if dtype is not None and value.is_floating_point()
             else value
             for name, value in [*module.named_parameters(), *module.named_buffers()]
         }

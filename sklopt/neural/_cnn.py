@@ -5,10 +5,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from sklopt.neural._docs import fill_neural_doc
 from sklopt.neural._mlp import _check_sizes
 from sklopt.neural._modules import CNN_NORMALIZATIONS, CNNModule, _image_side
 from sklopt.neural._supervised import _BaseNeuralClassifier
+from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._validation import Interval, StrOptions
 
 
@@ -69,7 +69,7 @@ def _resolve_image_shape(image_shape, n_features, input_shape):
     return shape
 
 
-@fill_neural_doc
+@fill_doc
 class CNNClassifier(_BaseNeuralClassifier):
     """Small convolutional network classifier for images, trained with skorch.
 

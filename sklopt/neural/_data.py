@@ -1,15 +1,5 @@
-"""Batch-level data handling: the training loop slices pre-built tensors.
-
-skorch's default ``DataLoader`` fetches one sample at a time through
-``Dataset.__getitem__`` and collates; for the small tabular and image data
-sets these estimators are made for, that costs more than the forward and
-backward passes. :class:`_BatchIterator` instead permutes the tensors once
-per epoch (one gather) and yields contiguous slices.
-
-Device placement: a data set whose tensors take at most
-:data:`DEVICE_RESIDENT_BYTES` is moved to the training device once per fit;
-a larger one stays on the CPU and each batch is moved when it is used.
-"""
+"""Training data as tensors sliced into batches (no ``DataLoader``), moved
+to the device once when it holds at most :data:`DEVICE_RESIDENT_BYTES`."""
 
 import torch
 

@@ -4,9 +4,9 @@ from numbers import Integral
 
 import numpy as np
 
-from sklopt.neural._docs import fill_neural_doc
 from sklopt.neural._modules import MLPModule
 from sklopt.neural._supervised import _BaseNeuralClassifier, _BaseNeuralRegressor
+from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._validation import Interval
 
 _HIDDEN_CONSTRAINT = {
@@ -48,7 +48,7 @@ class _MLPMixin:
             )
 
 
-@fill_neural_doc
+@fill_doc
 class MLPClassifier(_MLPMixin, _BaseNeuralClassifier):
     """Multi-layer perceptron classifier trained with skorch/torch.
 
@@ -190,7 +190,7 @@ class MLPClassifier(_MLPMixin, _BaseNeuralClassifier):
     }
 
 
-@fill_neural_doc
+@fill_doc
 class MLPRegressor(_MLPMixin, _BaseNeuralRegressor):
     """Multi-layer perceptron regressor trained with skorch/torch.
 

@@ -27,6 +27,13 @@ from sklopt.neural._optim import (
     _param_groups,
     _resolve_optimizer,
 )
+from sklopt.neural._regularizers import (
+    _add_input_noise,
+    _add_l1_gradient,
+    _clip_gradients,
+    _perturb_weights,
+    _restore_weights,
+)
 from sklopt.neural._rules import (
     _divergence_message,
     _monitor,
@@ -36,13 +43,6 @@ from sklopt.neural._rules import (
     _warn_restored,
 )
 from sklopt.neural._spec import _FitResult
-from sklopt.neural._regularizers import (
-    _add_input_noise,
-    _add_l1_gradient,
-    _clip_gradients,
-    _perturb_weights,
-    _restore_weights,
-)
 
 #: Rows per forward pass at prediction and validation time.
 PREDICT_CHUNK = 8192

@@ -6,14 +6,14 @@ to show how each optimizer moves on a valley (Rosenbrock), a flat plateau with
 steep walls (Beale) or a saddle.
 """
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import Bunch
 
 from sklopt.neural._base import _BaseNeural
 from sklopt.neural._optim import OPTIMIZERS, _resolve_optimizer
+from sklopt.neural._rules import _warn
 from sklopt.utils._validation import (
     Integral,
     Interval,
@@ -102,6 +102,65 @@ def _evaluate(function, x, y):
     """Evaluate a 2-D function given as a name or a callable, with torch."""
     f = TEST_FUNCTIONS[function]["function"] if isinstance(function, str) else function
     return f(x, y)
+
+
+@validate_params(
+    {
+        "function": [StrOptions(set(TEST_FUNCTIONS)), callable],
+        "bounds": [tuple, list, None],
+        "n_points": [Interval(Integral, 2, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def function_surface(function="rosenbrock", *, bounds=None, n_points=200):
+    """Evaluate a 2-D test function on a grid (for contour plots).
+
+    Parameters
+    ----------
+    function : {'rosenbrock', 'beale', 'saddle'} or callable, default='rosenbrock'
+        A named test function of :func:`optimizer_path`, or a callable taking
+        torch tensors ``(x, y)`` and returning a tensor of their shape.
+    bounds : tuple of two (low, high) pairs, default=None
+        The box ``((x_low, x_high), (y_low, y_high))``; None uses the named
+        function's box (required for a callable).
+    n_points : int, default=200
+        Grid points along each axis.
+
+    Returns
+    -------
+    surface : Bunch
+        ``xx``, ``yy``, ``zz``: float64 arrays of shape (n_points, n_points)
+        (``numpy.meshgrid`` layout); ``bounds``: the box; ``minimum``: the
+        named function's minimizer (None for the saddle or a callable).
+
+    Examples
+    --------
+    >>> from sklopt.neural import function_surface
+    >>> surface = function_surface("rosenbrock", n_points=50)
+    >>> surface.zz.shape, surface.minimum
+    ((50, 50), (1.0, 1.0))
+    """
+    named = TEST_FUNCTIONS.get(function) if isinstance(function, str) else None
+    if bounds is None:
+        if named is None:
+            raise ValueError("bounds is required when function is a callable.")
+        bounds = named["bounds"]
+    try:
+        (x0, x1), (y0, y1) = np.asarray(bounds, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"bounds must be two (low, high) pairs; got {bounds!r}."
+        ) from exc
+    xx, yy = np.meshgrid(np.linspace(x0, x1, n_points), np.linspace(y0, y1, n_points))
+    with torch.no_grad():
+        zz = _evaluate(function, torch.from_numpy(xx), torch.from_numpy(yy))
+    return Bunch(
+        xx=xx,
+        yy=yy,
+        zz=np.asarray(zz, dtype=np.float64),
+        bounds=((float(x0), float(x1)), (float(y0), float(y1))),
+        minimum=named["minimum"] if named else None,
+    )
 
 
 def _check_hyperparameters(hyperparameters):
@@ -217,11 +276,10 @@ def optimizer_path(
         path[step + 1] = point.detach().numpy()
     finite = np.isfinite(values) & np.isfinite(path).all(axis=1)
     if not finite.all():
-        warnings.warn(
+        _warn(
             f"optimizer_path: {kwargs.get('lr', 'the default')!r} is too large a "
             f"learning rate here; the path diverges (not finite) from step "
             f"{int(np.argmin(finite))} on. A smaller lr keeps it finite.",
             ConvergenceWarning,
-            stacklevel=4,
         )
     return path, values

@@ -1,24 +1,7 @@
-"""Portable state of a fitted neural estimator: torch objects as numpy arrays.
-
-A fitted estimator is pickled (and saved by :mod:`skops.io`, joblib,
-``copy.deepcopy``) without any torch object: ``net_`` is replaced by a dict
-of numpy arrays and plain Python values (:func:`_net_state`) and rebuilt from
-it on loading (:func:`_restore_net`). Hence:
-
-- a model fitted on CUDA loads and predicts on a CPU-only machine: the net
-  is rebuilt on the CPU (with a warning) when CUDA is missing;
-- :mod:`skops.io` saves and loads it with the estimator class as the only
-  type to trust (plus any torch optimizer class or callable given as a
-  hyperparameter);
-- training continues after loading (``warm_start``, ``partial_fit``) exactly
-  as without the round trip: weights, optimizer state, history and random
-  streams are all kept.
-
-Pickles made before this format (holding ``net_`` itself) still load.
-"""
+"""Portable state of a fitted neural estimator: ``net_`` as numpy arrays in
+pickles, rebuilt on loading (see ``docs/dev/architecture.rst``)."""
 
 import copy
-import warnings
 
 import numpy as np
 import torch
@@ -26,6 +9,7 @@ from skorch.history import History
 
 from sklopt.neural._device import _RandomStreams
 from sklopt.neural._net import _make_net
+from sklopt.neural._rules import _warn
 from sklopt.neural._spec import _FitResult
 
 #: Version of the state layout, stored with it.
@@ -122,12 +106,11 @@ def _available_device(device, owner):
         if target.index is not None and target.index >= torch.cuda.device_count():
             return "cuda"
         return device
-    warnings.warn(
+    _warn(
         f"{owner} was fitted on {device!r}, which is not available on this "
         "machine; it is loaded on the CPU. Set device='cpu' to continue "
         "training it here.",
         UserWarning,
-        stacklevel=4,
     )
     return "cpu"
 

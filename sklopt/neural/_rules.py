@@ -13,7 +13,6 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 import sklopt
-
 from sklopt.neural._optim import _lr_scheduler, _resolve_optimizer
 
 
@@ -162,8 +161,10 @@ def _divergence_message(spec, epoch, loss, *, member=None):
     weights) stopped being finite at ``epoch``."""
     loss = loss if not math.isfinite(loss) else float("nan")
     lr = spec.lr
-    what = spec.name if member is None else (
-        f"{spec.name} (member {member} of a batched ensemble)"
+    what = (
+        spec.name
+        if member is None
+        else (f"{spec.name} (member {member} of a batched ensemble)")
     )
     suggestion = f" (for example lr={lr / 10:g})" if lr is not None else ""
     return (
@@ -200,8 +201,8 @@ def _warn_restored(
 def _warn_not_converged(spec, *, n_members=None, n_total=None):
     """ConvergenceWarning: ``max_epochs`` ended training before the stop
     rule did."""
-    detail = "" if n_members is None else (
-        f" ({n_members} of {n_total} batched members)"
+    detail = (
+        "" if n_members is None else (f" ({n_members} of {n_total} batched members)")
     )
     _warn(
         f"{spec.name}: maximum number of epochs (max_epochs={spec.max_epochs}) "

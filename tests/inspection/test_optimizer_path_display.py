@@ -45,3 +45,49 @@ def test_dict_spec_and_callable(pyplot):
 def test_errors(pyplot):
     with pytest.raises(ValueError, match="at least one"):
         OptimizerPathDisplay.from_optimizers([])
+
+
+def test_plot_only_draws_the_given_contours(pyplot):
+    """plot draws what from_optimizers computed: it never evaluates the
+    function (no torch in plot)."""
+    from sklopt.neural import function_surface
+
+    def never(x, y):
+        raise AssertionError("plot evaluated the function")
+
+    path = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
+    surface = function_surface(
+        lambda x, y: x**2 + y**2, bounds=((-1.0, 2.0), (-1.0, 2.0)), n_points=20
+    )
+    display = OptimizerPathDisplay(
+        paths={"p": path},
+        function=never,
+        contours=(surface.xx, surface.yy, surface.zz),
+        name="bowl",
+    ).plot()
+    assert display.contour_ is not None
+    np.testing.assert_array_equal(display.lines_["p"].get_xdata(), path[:, 0])
+    # the box around the path, with a 15 % margin
+    np.testing.assert_allclose(display.ax_.get_xlim(), (-0.15, 1.15))
+    without = OptimizerPathDisplay(paths={"p": path}, function=never).plot()
+    assert without.contour_ is None
+
+
+def test_function_surface_values_and_bounds():
+    from sklopt.neural import function_surface
+
+    surface = function_surface("beale", n_points=7)
+    assert surface.bounds == ((-0.5, 4.0), (-1.0, 2.0))
+    assert surface.minimum == (3.0, 0.5)
+    x, y = surface.xx, surface.yy
+    expected = (
+        (1.5 - x + x * y) ** 2
+        + (2.25 - x + x * y**2) ** 2
+        + (2.625 - x + x * y**3) ** 2
+    )
+    np.testing.assert_allclose(surface.zz, expected, rtol=1e-12)
+    np.testing.assert_allclose(x[0], np.linspace(-0.5, 4.0, 7))
+    with pytest.raises(ValueError, match="bounds is required"):
+        function_surface(lambda x, y: x + y)
+    with pytest.raises(ValueError, match="two \\(low, high\\) pairs"):
+        function_surface("beale", bounds=(1, 2, 3))

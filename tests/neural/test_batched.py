@@ -751,3 +751,23 @@ def test_collect_returns_the_divergence_of_one_member(clf_data):
     _assert_same([batched[0], batched[2]], [apart[0], apart[2]], X)
     with pytest.raises(DivergenceError):
         _fit_both_params(est, X, y, params)
+
+
+def test_members_with_own_hyperparameters_continue_like_separate_fits(clf_data):
+    """A member without dropout, stacked with members that have dropout,
+    keeps its own layer names, optimizer state and streams: partial_fit and
+    pickling continue as after its separate fit."""
+    X, y = clf_data
+    params = [
+        {"dropout": 0.0, "lr": 3e-3},
+        {"dropout": 0.3, "weight_decay": 0.01},
+        {"dropout": 0.0, "lr_schedule": "step"},
+    ]
+    batched, apart = _fit_both_params(_clf(), X, y, params)
+    for one, other in zip(batched, apart):
+        one.partial_fit(X, y)
+        other.partial_fit(X, y)
+    _assert_same(batched, apart, X)
+    for member in batched:
+        restored = pickle.loads(pickle.dumps(member))
+        assert_allclose(_outputs(restored, X), _outputs(member, X), rtol=1e-12)

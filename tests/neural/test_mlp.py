@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklopt.exceptions import DivergenceError
-from sklopt.neural import MLPClassifier, MLPRegressor
+from sklopt.neural import MLPClassifier, MLPRegressor, flat_loss_function
 from sklopt.neural._spec import HISTORY_COLUMNS, _FitResult
 
 FAST = {"device": "cpu", "random_state": 0}
@@ -398,11 +398,9 @@ def test_apply_result_reproduces_an_estimator(iris):
 def test_flat_loss_function_matches_log_loss_and_finite_differences(iris):
     from sklearn.metrics import log_loss
 
-    from sklopt.neural._functional import _flat_loss_function
-
     X, y = iris
     clf = MLPClassifier((4,), "tanh", max_epochs=5, **FAST).fit(X, y)
-    fun, theta0 = _flat_loss_function(clf, X, y)
+    fun, theta0 = flat_loss_function(clf, X, y)
     loss, grad = fun(theta0)
     np.testing.assert_allclose(loss, log_loss(y, clf.predict_proba(X)), rtol=1e-5)
     # float32 loss: central differences with a step of 1e-2 (error ~1e-4)
@@ -416,11 +414,10 @@ def test_flat_loss_function_matches_log_loss_and_finite_differences(iris):
 
 
 def test_flat_loss_function_regression(linear_regression):
-    from sklopt.neural._functional import _flat_loss_function
 
     X, Y = linear_regression
     reg = MLPRegressor((4,), max_epochs=3, **FAST).fit(X, Y)
-    fun, theta0 = _flat_loss_function(reg, X, Y)
+    fun, theta0 = flat_loss_function(reg, X, Y)
     np.testing.assert_allclose(
         fun(theta0)[0], np.mean((reg.predict(X) - Y) ** 2), rtol=1e-5
     )
@@ -534,3 +531,38 @@ def test_rows_are_reshuffled_every_epoch_reproducibly(iris):
     assert not torch.equal(first[0], first[1])  # a new order each epoch
     assert torch.equal(torch.sort(first[0]).values, torch.sort(first[1]).values)
     assert all(torch.equal(a, b) for a, b in zip(first, again))  # seeded
+
+
+def test_flat_loss_function_needs_a_fitted_network(iris):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = iris
+    with pytest.raises(TypeError, match="sklopt neural estimator"):
+        flat_loss_function(LogisticRegression().fit(X, y), X, y)
+    with pytest.raises(NotFittedError):
+        flat_loss_function(MLPClassifier(), X, y)
+
+
+def test_warnings_point_at_the_users_call(iris):
+    """ConvergenceWarning of a single fit, of a stacked fit and of a fit
+    inside an ensemble names this file (the call), not sklearn's fit wrapper
+    or sklopt's modules."""
+    from sklearn.base import clone
+
+    from sklopt.ensemble import BaggingClassifier
+
+    X, y = iris
+    clf = MLPClassifier((4,), max_epochs=1, **FAST)
+    members = [clone(clf).set_params(random_state=k) for k in range(2)]
+    bagging = BaggingClassifier(clf, n_estimators=2, random_state=0, batched=True)
+    for fit in (
+        lambda: clf.fit(X, y),
+        lambda: clf._fit_batched(X, y, members, [np.arange(len(X))] * 2),
+        lambda: bagging.fit(X, y),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit()
+        files = {w.filename for w in caught if w.category is ConvergenceWarning}
+        assert files == {__file__}

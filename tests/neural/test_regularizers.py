@@ -6,8 +6,7 @@ import torch
 from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
 
-from sklopt.neural import CNNClassifier, MLPClassifier, MLPRegressor
-from sklopt.neural._functional import _flat_loss_function
+from sklopt.neural import CNNClassifier, MLPClassifier, MLPRegressor, flat_loss_function
 from sklopt.neural._optim import _decayed_parameters, _param_groups
 from sklopt.neural._regularizers import _perturb_weights, _restore_weights
 
@@ -59,7 +58,7 @@ def test_early_stopping_stops_and_restores_best_epoch(noisy):
     _, X_valid, _, y_valid = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=clf.net_.streams_.seeds["split"]
     )
-    fun, theta = _flat_loss_function(clf, X_valid, y_valid)
+    fun, theta = flat_loss_function(clf, X_valid, y_valid)
     np.testing.assert_allclose(fun(theta)[0], history["valid_loss"][best], rtol=1e-5)
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[best]
 

@@ -206,7 +206,7 @@ class _StackedMLP(_Stack):
                     x = op[1](x)
                 fresh = False
             elif kind == "dropout":
-                if training and op[1] > 0:
+                if training and batch.dropout is not None:
                     x = x * batch.dropout[n_dropout]
                 n_dropout += 1
             elif kind == "batch_norm":
@@ -314,7 +314,7 @@ class _StackedCNN(_Stack):
             elif kind in ("pool", "activation"):
                 x = op[1](x)
             elif kind == "dropout":
-                if training and op[1] > 0:
+                if training and batch.dropout is not None:
                     mask = batch.dropout[n_dropout]  # (K', B, *shape)
                     if not flat:
                         mask = mask.transpose(0, 1).reshape(x.shape)

@@ -228,7 +228,9 @@ def _fit_members_batched(
     module_spec = _stack_module_spec(plans)
     interrupted = False
     for chunk in _chunks(module_spec, plans, Xf):
-        trainer = _BatchedTrainer(module_spec, chunk, Xf, target, device, verbose, errors)
+        trainer = _BatchedTrainer(
+            module_spec, chunk, Xf, target, device, verbose, errors
+        )
         interrupted = trainer.train() or interrupted
         if interrupted:
             break

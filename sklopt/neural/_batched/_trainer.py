@@ -46,9 +46,7 @@ def _warm_cpu_allocator():
 class _BatchedTrainer:
     """The epoch loop of one stack of members."""
 
-    def __init__(
-        self, module_spec, members, Xf, target, device, verbose, errors
-    ):
+    def __init__(self, module_spec, members, Xf, target, device, verbose, errors):
         self.device = device
         if torch.device(device).type == "cpu":
             _warm_cpu_allocator()
@@ -247,9 +245,7 @@ class _BatchedTrainer:
                     params[name] = leaves[name] + noise * _along(weight_noise, noise)
                 else:
                     params[name] = torch.add(leaves[name], noise, alpha=weight_noise)
-        batch.dropout = self._dropout_masks(
-            members, x.shape[1], batch.counts, settings
-        )
+        batch.dropout = self._dropout_masks(members, x.shape[1], batch.counts, settings)
         output = stack.forward(params, x, start=start, training=True, batch=batch)
         losses = self._member_losses(output, target, weight, batch)
         names = list(leaves)
@@ -301,8 +297,10 @@ class _BatchedTrainer:
         stream (after its input noise), parameter by parameter (zero for
         members without weight noise)."""
         stack = self.stack
-        fill = torch.zeros_like if torch.is_tensor(settings.weight_noise) else (
-            torch.empty_like
+        fill = (
+            torch.zeros_like
+            if torch.is_tensor(settings.weight_noise)
+            else (torch.empty_like)
         )
         noise = {name: fill(leaves[name]) for name in stack.decayed}
         for k, m in enumerate(members):

@@ -47,8 +47,10 @@ _MODULES = {
     "CNNClassifier": "sklopt.neural._cnn",
     "GradientBoostingClassifier": "sklopt.ensemble._gradient_boosting",
     "GradientBoostingRegressor": "sklopt.ensemble._gradient_boosting",
+    "GridSearchCV": "sklopt.model_selection._search",
     "MLPClassifier": "sklopt.neural._mlp",
     "MLPRegressor": "sklopt.neural._mlp",
+    "RandomizedSearchCV": "sklopt.model_selection._search",
 }
 
 
@@ -77,6 +79,19 @@ TRUSTED_TYPES = {
     ],
     "MLPClassifier": [_type_name("MLPClassifier")],
     "MLPRegressor": [_type_name("MLPRegressor")],
+    # the searches of the registry: a network and the splitter and scorer kept
+    "GridSearchCV": [
+        "sklearn.metrics._scorer._PassthroughScorer",
+        "sklearn.model_selection._split.StratifiedKFold",
+        _type_name("GridSearchCV"),
+        _type_name("MLPClassifier"),
+    ],
+    "RandomizedSearchCV": [
+        "sklearn.metrics._scorer._PassthroughScorer",
+        "sklearn.model_selection._split.KFold",
+        _type_name("RandomizedSearchCV"),
+        _type_name("MLPRegressor"),
+    ],
 }
 #: The gradient-boosting losses other than the default ones.
 OTHER_GB_LOSSES = {
@@ -151,7 +166,9 @@ def fitted(iris_std):
     def fit(estimator):
         key = repr(estimator)
         if key not in cache:
-            estimator = clone(estimator).set_params(random_state=0)
+            estimator = clone(estimator)
+            if "random_state" in estimator.get_params(deep=False):
+                estimator.set_params(random_state=0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cache[key] = estimator.fit(X, _target(estimator, X, y))

@@ -79,38 +79,60 @@ models = {
 # Test accuracy and sharpness
 # ---------------------------
 # Keskar et al. maximise with 10 L-BFGS-B iterations for boxes of relative size
-# 1e-3 and 5e-4. The search is local; a longer search (50 iterations) checks
-# that the ordering of the two minimizers does not depend on stopping early.
+# 1e-3 and 5e-4. :func:`~sklopt.metrics.sharpness` runs each search until it
+# converges, from 3 random points of the box, and returns the value of each
+# start: the largest is the sharpness, the spread shows how much the local
+# maxima differ.
 epsilons = [5e-4, 1e-3]
 rows = {}
-# The same random_state draws the same uniform start in both boxes.
 for name, clf in models.items():
     rows[name] = {
         "epochs": clf.n_iter_,
         "train loss": clf.history_.train_loss.iloc[-1],
         "test accuracy": clf.score(X_test, y_test),
         "sharpness": [
-            sharpness(clf, X_train, y_train, epsilon=eps, random_state=0)
+            sharpness(
+                clf,
+                X_train,
+                y_train,
+                epsilon=eps,
+                n_starts=3,
+                random_state=0,
+                return_starts=True,
+            )
             for eps in epsilons
         ],
-        "sharpness 50 it": sharpness(
-            clf, X_train, y_train, epsilon=1e-3, max_iter=50, random_state=0
-        ),
     }
 
-header = (
-    f"{'':>10} {'epochs':>6} {'train loss':>10} {'test acc':>8} "
-    + " ".join(f"{f'phi({eps:g})':>12}" for eps in epsilons)
-    + f" {'phi(1e-3, 50 it)':>16}"
+header = f"{'':>10} {'epochs':>6} {'train loss':>10} {'test acc':>8} " + " ".join(
+    f"{f'phi({eps:g}) [starts]':>26}" for eps in epsilons
 )
 print(header)
 for name, row in rows.items():
     print(
         f"{name:>10} {row['epochs']:>6d} {row['train loss']:>10.2e} "
         f"{row['test accuracy']:>8.2%} "
-        + " ".join(f"{value:>12.3f}" for value in row["sharpness"])
-        + f" {row['sharpness 50 it']:>16.3f}"
+        + " ".join(
+            f"{value:>8.3f} [{starts.min():.3f}-{starts.max():.3f}]".rjust(26)
+            for value, starts in row["sharpness"]
+        )
     )
+small, full = rows["batch 16"], rows["full batch"]
+for eps, (_, s_starts), (_, f_starts) in zip(
+    epsilons, small["sharpness"], full["sharpness"]
+):
+    verdict = (
+        "flatter"
+        if s_starts.max() < f_starts.min()
+        else "sharper"
+        if f_starts.max() < s_starts.min()
+        else "not separated (the ranges of starts overlap)"
+    )
+    print(f"eps={eps:g}: the batch-16 minimum is {verdict}")
+print(
+    f"test accuracy: batch 16 {small['test accuracy']:.2%}, full batch "
+    f"{full['test accuracy']:.2%}"
+)
 
 # %%
 # The loss along the line through both minimizers
@@ -166,7 +188,7 @@ positions = np.arange(len(epsilons))
 for i, (name, row) in enumerate(rows.items()):
     bars = ax_sharp.bar(
         positions + (i - 0.5) * width,
-        row["sharpness"],
+        [value for value, _ in row["sharpness"]],
         width,
         label=f"{name} (test accuracy {row['test accuracy']:.1%})",
     )
@@ -177,15 +199,15 @@ ax_sharp.margins(y=0.15)
 ax_sharp.set_xticks(positions, [f"{eps:g}" for eps in epsilons])
 ax_sharp.set_xlabel("box size epsilon")
 ax_sharp.set_ylabel("sharpness (%)")
-ax_sharp.set_title("Keskar sharpness (10 L-BFGS-B iterations)")
+ax_sharp.set_title("Keskar sharpness (converged, largest of 3 starts)")
 ax_sharp.legend(frameon=False, loc="upper left")
 ax_sharp.grid(True, axis="y", alpha=0.3)
 plt.show()
 
 # %%
-# Both networks fit the training data equally well, but the full-batch one sits
-# in a sharper minimum and makes more mistakes on the test set. The effect is
-# smaller than on the large convolutional networks of the paper (their network
-# C1: 80.0% vs 77.3% test accuracy, sharpness 28.6 vs 707), but it has the
-# same direction. Sharpness is a local search: with this few iterations its
-# values vary with ``random_state``, so compare models with the same settings.
+# The printed lines above say, from the numbers, whether the batch-16 minimum
+# is flatter at each box size and which network is more accurate on the test
+# set. Keskar et al. saw larger effects on their large convolutional networks
+# (network C1: 80.0% vs 77.3% test accuracy, sharpness 28.6 vs 707); here the
+# direction of the sharpness is asserted over three seeds by
+# ``tests/test_claims.py``, the accuracy gap is small and is not.

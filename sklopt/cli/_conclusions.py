@@ -305,8 +305,13 @@ def optimizer_conclusion(table):
     """Which optimizer scores best, and whether cross-validation separates it
     from the next: a gap smaller than the larger of their standard deviations
     is within the fold-to-fold noise. Rows whose score is missing (a diverged
-    optimizer) are named apart."""
+    optimizer) are named apart. ``table`` has ``optimizer``, one ``test ...``
+    score column and its standard deviation over the folds, ``std``."""
     score = next(c for c in table.columns if c.startswith("test "))
+    std = next((c for c in table.columns if c.startswith("std")), None)
+    if std is None:
+        raise ValueError("optimizer_conclusion needs the folds' 'std' column.")
+    table = table.rename(columns={std: "std"})
     metric = score[len("test ") :]
     valid = table[np.isfinite(table[score].to_numpy(dtype=float))]
     valid = valid.sort_values(score, ascending=False).reset_index(drop=True)

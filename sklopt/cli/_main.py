@@ -20,6 +20,9 @@ from sklopt.cli._data import CLIError, is_classification, load_bundled, load_csv
 
 # The names of sklopt.neural.OPTIMIZERS, repeated so that `sklopt --help` does
 # not import torch (a test checks that the two agree).
+# The model families of `sklopt bias-variance` (sklopt.cli._studies.FAMILIES).
+FAMILIES = ("tree", "bagging", "boosting", "neural")
+
 OPTIMIZERS = (
     "sgd",
     "momentum",
@@ -142,7 +145,8 @@ def build_parser():
         help="the complete study on bundled data (digits, make_friedman1)",
         description="Optimizers compared by cross-validation, a regularizer ablation "
         "(also under label noise), small vs full batch with sharpness, and the "
-        "bias-variance trade-off of a tree, bagging and boosting.",
+        "bias-variance trade-off of a tree, bagging, boosting and a network against "
+        "its width.",
     )
     # Two processes: the demo's 3 minutes are measured on a 2-core machine.
     _add_common(demo, data=False, n_jobs=2)
@@ -187,7 +191,8 @@ def build_parser():
         "bias-variance",
         help="bias^2, variance and error against model complexity",
         description="Bias-variance decomposition (bootstrap replicates) of a decision "
-        "tree, bagged trees and boosted stumps over their complexity parameter; "
+        "tree, bagged trees, boosted stumps and (--models neural) a one-hidden-layer "
+        "network over their complexity parameter; "
         "squared loss for regression targets, 0-1 loss for class labels.",
     )
     _add_common(bias_variance, neural=False)
@@ -197,6 +202,17 @@ def build_parser():
         default=50,
         metavar="R",
         help="bootstrap rounds per value (default: %(default)s)",
+    )
+    bias_variance.add_argument(
+        "--models",
+        nargs="+",
+        choices=FAMILIES,
+        default=["tree", "bagging", "boosting"],
+        metavar="FAMILY",
+        help="model families: tree (depth), bagging (depth of 10 bagged trees), "
+        "boosting (number of stumps), neural (width 1 to 256 of a one-hidden-layer "
+        "MLP, at most 10 rounds) "
+        f"(default: tree bagging boosting; choices: {' '.join(FAMILIES)})",
     )
     return parser
 
@@ -395,41 +411,75 @@ def _batch_size_part(args, report, X, y, description):
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
-def _bias_variance_part(args, report, X, y, description, y_true=None):
+_FAMILY_TITLES = {
+    "tree": "a tree",
+    "bagging": "bagging",
+    "boosting": "boosting",
+    "neural": "a neural network against its width",
+}
+
+
+def _bias_variance_part(
+    args, report, X, y, description, y_true=None, *, number="", families=None
+):
     from sklopt.cli._conclusions import bias_variance_conclusion
     from sklopt.cli._figures import bias_variance_panels
-    from sklopt.cli._studies import bias_variance_study
+    from sklopt.cli._studies import WIDTHS, bias_variance_study
 
-    section = report.section("4. Bias-variance trade-off: tree, bagging, boosting")
+    families = tuple(
+        families or getattr(args, "models", None) or ("tree", "bagging", "boosting")
+    )
+    stem = "bias_variance" if families != ("neural",) else "bias_variance_neural"
+    names = [_FAMILY_TITLES[f] for f in families]
+    listed = (
+        names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    )
+    section = report.section(f"{number} Bias-variance trade-off: {listed}".strip())
     n_rounds = getattr(args, "n_rounds", 50)
     if args.quick:
         n_rounds = min(n_rounds, 20)
+    widths = WIDTHS[::2]
+    if "neural" in families:
+        # Each width is one stacked fit of all rounds: 10 rounds and every
+        # other width keep the family to a few fits.
+        n_rounds = min(n_rounds, 10)
     noise_text = (
         "The noise-free targets are known, so the noise is separated from bias^2."
         if y_true is not None
         else "The true function is unknown, so bias includes the noise."
     )
+    neural_text = (
+        " The network has one hidden layer (widths "
+        f"{', '.join(map(str, widths))}), standardized inputs (and target, the "
+        "terms scaled back to the target's units), Adam with lr 0.01, batches of "
+        "32, 100 epochs; its rounds train as one stacked model. Yang et al. "
+        "(2020) report bias falling and variance rising then falling with width."
+        if "neural" in families
+        else ""
+    )
     section.text.append(
         f"Data: {description}, 25% held out. Each model is refitted on {n_rounds} "
         "bootstrap replicates of the training set; the test error is split into "
-        f"bias and variance. {noise_text}"
+        f"bias and variance. {noise_text}{neural_text}"
     )
     table, curves = bias_variance_study(
         X,
         y,
         y_true=y_true,
         n_rounds=n_rounds,
+        families=families,
+        widths=widths,
         n_jobs=args.n_jobs,
         random_state=args.random_state,
         progress=not args.no_progress,
     )
     report.add_table(
-        section, "Decomposition per model and complexity", table, "bias_variance.csv"
+        section, "Decomposition per model and complexity", table, f"{stem}.csv"
     )
     _conclude(section, bias_variance_conclusion(table))
     path = bias_variance_panels(
         curves,
-        report.figure_path("bias_variance.png"),
+        report.figure_path(f"{stem}.png"),
         f"Bias-variance decomposition ({description})",
     )
     section.figures.append(("Bias, variance and error against complexity", path))
@@ -455,8 +505,19 @@ def _demo(args, report):
     X, y, y_true = make_friedman1(
         400, noise=1.0, return_true=True, random_state=args.random_state
     )
+    friedman = "make_friedman1 (400 rows, noise 1.0)"
     _bias_variance_part(
-        args, report, X, y, "make_friedman1 (400 rows, noise 1.0)", y_true=y_true
+        args,
+        report,
+        X,
+        y,
+        friedman,
+        y_true=y_true,
+        number="4.",
+        families=("tree", "bagging", "boosting"),
+    )
+    _bias_variance_part(
+        args, report, X, y, friedman, y_true=y_true, number="5.", families=("neural",)
     )
 
 

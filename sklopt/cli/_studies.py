@@ -426,38 +426,129 @@ def complexity_models(classification, random_state=0):
     }
 
 
+#: Model families of the bias-variance study, by their command-line names.
+FAMILIES = ("tree", "bagging", "boosting", "neural")
+
+#: Hidden-layer widths of the neural family, from 1 unit to 256.
+WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def neural_width_model(classification, *, max_epochs=100, random_state=0):
+    """The neural family: a one-hidden-layer MLP trained with Adam (lr 0.01,
+    batch 32) for a fixed number of epochs, its width the complexity."""
+    from sklopt.neural import MLPClassifier, MLPRegressor
+
+    net = MLPClassifier if classification else MLPRegressor
+    return net(
+        lr=1e-2,
+        batch_size=32,
+        max_epochs=max_epochs,
+        # A fixed budget: no plateau rule, so every width trains as long.
+        tol=0.0,
+        patience=10**6,
+        random_state=random_state,
+    )
+
+
+def _neural_curve(X, y, y_true, *, widths, loss, max_epochs, **curve_params):
+    """The width curve of the neural family on standardized data.
+
+    Inputs are standardized; a regression target too (networks train badly on
+    raw targets), and the squared-loss terms are scaled back by the target's
+    variance (squared loss is scale-equivariant), so they are in the units of
+    the other families.
+    """
+    from sklopt.model_selection import bias_variance_curve
+
+    classification = loss != "squared"
+    X = StandardScaler().fit_transform(X)
+    scale = 1.0
+    if not classification:
+        center, scale = float(np.mean(y)), float(np.std(y)) or 1.0
+        y = (np.asarray(y, dtype=float) - center) / scale
+        if y_true is not None:
+            y_true = (np.asarray(y_true, dtype=float) - center) / scale
+    with warnings.catch_warnings():
+        # A fixed epoch budget on purpose.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        curve = bias_variance_curve(
+            neural_width_model(
+                classification,
+                max_epochs=max_epochs,
+                random_state=curve_params["random_state"],
+            ),
+            X,
+            y,
+            param_name="hidden_layer_sizes",
+            param_range=[(w,) for w in widths],
+            loss=loss,
+            y_true=y_true,
+            **curve_params,
+        )
+    for key in ("loss", "bias2", "variance", "noise"):
+        if curve.get(key) is not None and not classification:
+            curve[key] = curve[key] * scale**2
+    curve["param_name"] = "width"
+    curve["param_range"] = np.asarray(widths)
+    return curve
+
+
 def bias_variance_study(
-    X, y, *, y_true=None, n_rounds=50, n_jobs=None, random_state=0, progress=True
+    X,
+    y,
+    *,
+    y_true=None,
+    n_rounds=50,
+    families=("tree", "bagging", "boosting"),
+    widths=WIDTHS,
+    max_epochs=100,
+    n_jobs=None,
+    random_state=0,
+    progress=True,
 ):
-    """Bias, variance and total error against complexity for a tree, bagging
-    and boosting; returns ``(table, curves)``."""
+    """Bias, variance and total error against complexity for a tree, bagging,
+    boosting and a one-hidden-layer network (``families``); returns
+    ``(table, curves)``. The network's rounds train as one stacked model."""
     from sklopt.model_selection import bias_variance_curve
 
     classification = is_classification(y)
     loss = "0-1" if classification else "squared"
     bias_key = "bias" if classification else "bias2"
     curves, rows = {}, []
-    models = complexity_models(classification, random_state)
-    for name, (estimator, param, values) in tqdm(
+    models = {
+        name: spec
+        for (name, spec), family in zip(
+            complexity_models(classification, random_state).items(), FAMILIES
+        )
+        if family in families
+    }
+    if "neural" in families:
+        models[f"MLP (1 hidden layer, {max_epochs} epochs)"] = None
+    common = dict(n_rounds=n_rounds, random_state=random_state, n_jobs=n_jobs)
+    for name, spec in tqdm(
         models.items(), desc="bias-variance", disable=not progress, unit="model"
     ):
-        curve = bias_variance_curve(
-            estimator,
-            X,
-            y,
-            param_name=param,
-            param_range=values,
-            loss=loss,
-            n_rounds=n_rounds,
-            y_true=y_true,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
+        if spec is None:
+            curve = _neural_curve(
+                X, y, y_true, widths=widths, loss=loss, max_epochs=max_epochs, **common
+            )
+        else:
+            estimator, param, values = spec
+            curve = bias_variance_curve(
+                estimator,
+                X,
+                y,
+                param_name=param,
+                param_range=values,
+                loss=loss,
+                y_true=y_true,
+                **common,
+            )
         curves[name] = curve
-        for i, value in enumerate(values):
+        for i, value in enumerate(curve["param_range"]):
             row = {
                 "model": name,
-                "parameter": param,
+                "parameter": curve["param_name"],
                 "value": str(value),
                 "loss": curve.loss[i],
                 bias_key: curve[bias_key][i],

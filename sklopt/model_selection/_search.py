@@ -26,7 +26,7 @@ from sklearn.model_selection._validation import (
 )
 from sklearn.utils import get_tags
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_method_params, indexable
+from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from sklopt.model_selection._search_fits import (
     _parallel_fit,
@@ -35,7 +35,7 @@ from sklopt.model_selection._search_fits import (
     replay_warnings,
 )
 from sklopt.model_selection._search_groups import offers_batching, plan_groups
-from sklopt.utils._validation import StrOptions, _fit_context
+from sklopt.utils._validation import StrOptions, _fit_context, check_sample_weight
 
 
 class _StackedSearchMixin:
@@ -72,6 +72,7 @@ class _StackedSearchMixin:
         self : object
             The fitted search.
         """
+        _check_fit_input(X, params, type(self).__name__)
         if self.batched is False:
             super().fit(X, y, **params)
             n_candidates = len(self.cv_results_["params"])
@@ -296,6 +297,20 @@ class _StackedSearchMixin:
                     )
 
 
+def _check_fit_input(X, params, owner):
+    """Errors that every fit of the search would raise, raised once and
+    clearly: no samples, or sample weights that are not one finite
+    non-negative weight per sample with a positive sum."""
+    n_samples = _num_samples(X)
+    if n_samples == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={getattr(X, 'shape', (0,))}) "
+            f"while a minimum of 1 is required by {owner}."
+        )
+    if params.get("sample_weight") is not None:
+        check_sample_weight(params["sample_weight"], n_samples)
+
+
 class _SearchState:
     """Results of the ``evaluate_candidates`` calls so far."""
 
@@ -306,10 +321,10 @@ class _SearchState:
 
 def _threads_per_task(n_jobs, n_tasks):
     """Torch threads per joblib worker so that workers x threads stay within
-    the cores (None with one worker: the process's own setting stays)."""
+    the cores (0 with one worker: the process's own setting stays)."""
     n_workers = min(effective_n_jobs(n_jobs), max(1, n_tasks))
     if n_workers <= 1:
-        return None
+        return 0
     return max(1, cpu_count() // n_workers)
 
 
@@ -406,7 +421,9 @@ verbose : int, default=0
     Verbosity: ``> 0`` says how each group is trained (and why not
     stacked), ``> 1`` prints scikit-learn's line per fit.
 pre_dispatch : int or str, default='2*n_jobs'
-    Number of joblib tasks dispatched ahead.
+    Number of joblib tasks dispatched ahead."""
+
+_ERROR_PARAMETERS = """\
 error_score : 'raise' or numeric, default=np.nan
     Score of a fit that fails (a member whose training diverges, say), with
     scikit-learn's ``FitFailedWarning``; ``'raise'`` raises the error.
@@ -417,6 +434,7 @@ return_train_score : bool, default=False
 def _fill(doc):
     return (
         doc.replace("%(shared_parameters)s", _indent(_SHARED_PARAMETERS))
+        .replace("%(error_parameters)s", _indent(_ERROR_PARAMETERS))
         .replace("%(batched)s", _indent(_BATCHED_DOC))
         .replace("%(attributes)s", _indent(_SHARED_ATTRIBUTES))
     )
@@ -430,8 +448,7 @@ _PARAMETER_CONSTRAINTS = {"batched": [StrOptions({"auto"}), "boolean"]}
 
 
 class GridSearchCV(_StackedSearchMixin, _SKGridSearchCV):
-    """Exhaustive search over a parameter grid, with a network's fits trained
-    as stacked models.
+    """Exhaustive search over a grid, training a network's fits stacked.
 
     A drop-in subclass of :class:`sklearn.model_selection.GridSearchCV`:
     the same candidates, folds, ``cv_results_``, ranks and ``best_*``. The
@@ -447,6 +464,7 @@ class GridSearchCV(_StackedSearchMixin, _SKGridSearchCV):
     param_grid : dict or list of dict
         Parameter names mapped to lists of values to try.
     %(shared_parameters)s
+    %(error_parameters)s
     %(batched)s
 
     Attributes
@@ -456,7 +474,7 @@ class GridSearchCV(_StackedSearchMixin, _SKGridSearchCV):
     See Also
     --------
     RandomizedSearchCV : The same over sampled candidates.
-    sklearn.model_selection.GridSearchCV : scikit-learn's search.
+    sklearn.model_selection.GridSearchCV : The search of scikit-learn.
 
     Examples
     --------
@@ -470,8 +488,8 @@ class GridSearchCV(_StackedSearchMixin, _SKGridSearchCV):
     ...                       cv=3).fit(X, y)
     >>> sorted(search.best_params_)
     ['lr', 'weight_decay']
-    >>> [g["n_fits"] for g in search.batched_groups_]
-    [...]
+    >>> search.batched_groups_  # 4 candidates x 3 folds, one stacked model
+    [{'candidates': [0, 1, 2, 3], 'n_fits': 12, 'batched': True, 'reason': ''}]
     """
 
     _parameter_constraints = {
@@ -510,8 +528,7 @@ class GridSearchCV(_StackedSearchMixin, _SKGridSearchCV):
 
 
 class RandomizedSearchCV(_StackedSearchMixin, _SKRandomizedSearchCV):
-    """Randomized search over parameters, with a network's fits trained as
-    stacked models.
+    """Randomized search over parameters, training a network's fits stacked.
 
     A drop-in subclass of :class:`sklearn.model_selection.RandomizedSearchCV`:
     the same candidates (the same :class:`~sklearn.model_selection.ParameterSampler`
@@ -533,6 +550,7 @@ class RandomizedSearchCV(_StackedSearchMixin, _SKRandomizedSearchCV):
     %(shared_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seeds the sampling of the candidates, as in scikit-learn.
+    %(error_parameters)s
     %(batched)s
 
     Attributes
@@ -542,7 +560,7 @@ class RandomizedSearchCV(_StackedSearchMixin, _SKRandomizedSearchCV):
     See Also
     --------
     GridSearchCV : The same over a grid.
-    sklearn.model_selection.RandomizedSearchCV : scikit-learn's search.
+    sklearn.model_selection.RandomizedSearchCV : The search of scikit-learn.
 
     Examples
     --------

@@ -48,11 +48,30 @@ _WARNINGS = {"depth": 0, "saved": None}
 _LOCAL = threading.local()
 
 
+# Network fits seed their initial weights through torch's process-wide
+# generator (inside torch.random.fork_rng), so two of them must not run at
+# once in one process: thread-based backends train the networks of a search
+# one at a time (process-based ones, loky and dask workers, in parallel).
+_TRAINING = threading.RLock()
+
+
 @contextlib.contextmanager
 def torch_threads(n_threads):
-    """Run with ``n_threads`` torch threads, restoring the count afterwards
-    (``None``: leave it alone). Workers x threads stay within the cores."""
+    """Train networks with ``n_threads`` torch threads (0: the process's
+    own count), restoring the count afterwards, one task at a time per
+    process (``None``: not a network, nothing to do). Workers x threads stay
+    within the cores."""
     if n_threads is None:
+        yield
+        return
+    with _TRAINING, _capped_threads(n_threads):
+        yield
+
+
+@contextlib.contextmanager
+def _capped_threads(n_threads):
+    """``n_threads`` torch threads (0: the process's own count)."""
+    if not n_threads:
         yield
         return
     import torch  # a neural search only: the estimators have loaded it

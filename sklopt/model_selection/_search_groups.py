@@ -82,6 +82,7 @@ class Group:
     candidates: list
     batched: bool = False
     reason: str = ""
+    invalid: bool = False
 
     @property
     def template(self):
@@ -169,6 +170,13 @@ def plan_groups(base, candidate_params, *, batched, fit_params, owner, verbose=0
             if offers_batching(candidate.final)
             else ("one by one", type(candidate.final))
         )
+        invalid = _invalid_reason(candidate)
+        if invalid is not None:
+            # Its fits fail one by one, as in scikit-learn (error_score);
+            # the valid candidates still share their stacks.
+            groups.append(Group([candidate], reason=invalid, invalid=True))
+            keys.append(("invalid", candidate.index))
+            continue
         for group, other in zip(groups, keys):
             if same_value(key, other):
                 group.candidates.append(candidate)
@@ -181,9 +189,23 @@ def plan_groups(base, candidate_params, *, batched, fit_params, owner, verbose=0
     return groups
 
 
+def _invalid_reason(candidate):
+    """Why the candidate's network rejects its parameters (None if it takes
+    them): the check its own fit starts with."""
+    if not offers_batching(candidate.final):
+        return None
+    try:
+        candidate.final._validate_params()
+    except (TypeError, ValueError) as exc:
+        return f"its parameters are invalid ({exc})"
+    return None
+
+
 def _decide(group, batched, fit_params, owner, verbose):
     """Set ``group.batched`` and ``group.reason`` (the resolver's messages of
     :mod:`sklopt.utils._batching`)."""
+    if group.invalid:
+        return
     template = group.template
     extra = _fit_params_reason(template, fit_params)
     if batched is False:

@@ -229,3 +229,65 @@ def test_stable_base_model_bagging_does_not_lower_variance():
 def test_zero_variance_base(value):
     rows = _curve("t", "d", [1], [1.0], [1.0], [value])
     assert "does not lower" in bagging_sentence(rows, rows, n_estimators=5)
+
+
+# ---- the reports use them -------------------------------------------------------
+def test_bias_variance_report_quotes_its_own_table(tmp_path):
+    import pandas as pd
+
+    from sklopt.cli._main import main
+
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.uniform(size=(120, 3)), columns=["a", "b", "c"])
+    frame["y"] = 3 * frame["a"] + rng.normal(scale=0.3, size=120)
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    out = tmp_path / "bv"
+    argv = ["bias-variance", "--data", str(tmp_path / "data.csv"), "--target", "y"]
+    argv += ["--n-rounds", "3", "--quick", "--no-progress", "--output", str(out)]
+    argv += ["--models", "tree", "bagging"]
+    assert main(argv) == 0
+    table = pd.read_csv(
+        out / "bias_variance.csv", dtype={"value": str}, keep_default_na=False
+    )
+    assert set(table["model"]) == {"decision tree", "bagging (10 trees)"}
+    # No y_true: the noise column (all NaN) is left out.
+    assert "noise" not in table.columns
+    report = (out / "report.md").read_text()
+    assert bias_variance_conclusion(table) in report
+    assert "## Bias-variance trade-off: a tree and bagging" in report
+
+
+def test_neural_family_is_in_the_units_of_the_others():
+    # The network trains on a standardized target and its terms are scaled
+    # back: the noise term, which does not depend on the model, equals the
+    # tree's exactly.
+    from sklopt.cli._main import FAMILIES as CLI_FAMILIES
+    from sklopt.cli._studies import FAMILIES
+
+    assert CLI_FAMILIES == FAMILIES
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(80, 3))
+    y_true = 50 + 20 * X[:, 0]
+    y = y_true + rng.normal(scale=5.0, size=80)
+    table, curves = bias_variance_study(
+        X,
+        y,
+        y_true=y_true,
+        n_rounds=2,
+        families=("tree", "neural"),
+        widths=(1, 4),
+        max_epochs=3,
+        random_state=0,
+        progress=False,
+    )
+    tree = _rows(table, "decision tree")
+    net = _rows(table, "MLP (1 hidden layer, 3 epochs)")
+    assert list(net["value"]) == ["1", "4"] and set(net["parameter"]) == {"width"}
+    np.testing.assert_allclose(net["noise"], tree["noise"].iloc[0], rtol=1e-10)
+    np.testing.assert_allclose(
+        curves["MLP (1 hidden layer, 3 epochs)"].noise, net["noise"]
+    )
+
+
+def _rows(table, model):
+    return table[table["model"] == model].reset_index(drop=True)

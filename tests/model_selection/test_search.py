@@ -274,7 +274,10 @@ def _threads_scorer(estimator, X, y):
     }
 
 
-@pytest.mark.parametrize("backend", ["loky", "threading"])
+# loky starts two processes that import torch: tens of seconds on 2 cores
+@pytest.mark.parametrize(
+    "backend", [pytest.param("loky", marks=pytest.mark.slow), "threading"]
+)
 def test_n_jobs_two_same_results_and_capped_threads(backend, data):
     """Two joblib workers: the same results, each worker's torch threads
     capped so that workers x threads stay within the cores, and the
@@ -335,6 +338,29 @@ def test_bad_input_as_scikit_learn(search_class, data):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             search_class(_net(), {"lr": [0.1]}, cv=CV).fit(X_nan, y)
+
+
+def test_invalid_value_in_the_grid_gets_error_score_as_in_scikit_learn(data):
+    """A candidate whose parameters the estimator rejects fails each of its
+    fits (error_score, FitFailedWarning naming the parameter); the others
+    are stacked and scored."""
+    X, y = data
+    grid = {"lr": [-1.0, 0.05], "random_state": [0, 1]}
+    ours = GridSearchCV(_net(), grid, cv=CV)
+    with pytest.warns(FitFailedWarning, match="'lr' parameter of MLPClassifier"):
+        ours.fit(X, y)
+    theirs = skms.GridSearchCV(_net(), grid, cv=CV)
+    with pytest.warns(FitFailedWarning):
+        theirs.fit(X, y)
+    _assert_same_results(ours, theirs, {"rtol": 0, "atol": 0.002})
+    scores = ours.cv_results_["mean_test_score"]
+    assert np.isnan(scores[:2]).all() and np.isfinite(scores[2:]).all()
+    assert [(g["candidates"], g["batched"]) for g in ours.batched_groups_] == [
+        ([0], False),
+        ([1], False),
+        ([2, 3], True),
+    ]
+    assert "its parameters are invalid" in ours.batched_groups_[0]["reason"]
 
 
 def test_invalid_batched_value(data):

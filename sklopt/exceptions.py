@@ -81,33 +81,40 @@ class EarlyTerminationWarning(UserWarning):
 
 
 class TrainingInterruptedWarning(UserWarning):
-    """Warned when a fit was interrupted by the user (KeyboardInterrupt).
+    """Warned when an ensemble's or a study's fit was interrupted by the user
+    (KeyboardInterrupt) after some members were complete.
 
-    The estimator keeps the weights trained so far (with early stopping, the
-    weights of the best epoch) and can be used or trained further.
+    The complete members are kept, and the interrupt is re-raised. A neural
+    estimator interrupted in its own fit keeps the weights trained so far (and
+    ``history_``) and re-raises the interrupt without a warning.
 
     Examples
     --------
-    An augmentation that raises KeyboardInterrupt stands in for Ctrl-C here:
+    A base estimator that raises KeyboardInterrupt stands in for Ctrl-C here:
 
     >>> import warnings
     >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sklopt.ensemble import BaggingClassifier
     >>> from sklopt.exceptions import TrainingInterruptedWarning
-    >>> from sklopt.neural import MLPClassifier
+    >>> class Interrupting(DecisionTreeClassifier):
+    ...     calls = 0
+    ...     def fit(self, X, y, sample_weight=None):
+    ...         type(self).calls += 1
+    ...         if type(self).calls == 3:
+    ...             raise KeyboardInterrupt
+    ...         return super().fit(X, y, sample_weight=sample_weight)
     >>> X, y = load_iris(return_X_y=True)
-    >>> batches = []
-    >>> def interrupt_at_batch_6(X_batch, generator):
-    ...     batches.append(len(X_batch))
-    ...     if len(batches) == 6:
-    ...         raise KeyboardInterrupt
-    ...     return X_batch
-    >>> clf = MLPClassifier((8,), batch_size=50, augmentation=interrupt_at_batch_6,
-    ...                     device="cpu", random_state=0)
+    >>> bagging = BaggingClassifier(Interrupting(), n_estimators=5, random_state=0)
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     clf = clf.fit(X, y)
-    >>> caught[0].category is TrainingInterruptedWarning
+    ...     try:
+    ...         bagging.fit(X, y)
+    ...     except KeyboardInterrupt:
+    ...         print("interrupted")
+    interrupted
+    >>> any(w.category is TrainingInterruptedWarning for w in caught)
     True
-    >>> clf.n_iter_  # the complete epochs kept
-    1
+    >>> len(bagging.estimators_)  # the complete members are kept
+    2
     """

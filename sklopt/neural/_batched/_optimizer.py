@@ -3,6 +3,7 @@
 import torch
 
 from sklopt.neural._batched._layers import _member_value
+from sklopt.neural._batched._vector import _VectorOptimizer
 from sklopt.neural._rules import _optimizer_arguments
 
 
@@ -274,3 +275,17 @@ class _StackedOptimizer:
         self.setting_ids = [self.setting_ids[k] for k in keep]
         self.member_lrs = [self.member_lrs[k] for k in keep]
         self._build(states)
+
+
+def _make_optimizer(specs, stack, keys):
+    """The members' optimizer: torch's (fused where it has one) with one
+    parameter group per distinct setting when all members share their
+    optimizer constants and learning rate, else one vectorised update with
+    per-member constants (a grid of settings would otherwise cost one
+    optimizer call per setting and step)."""
+    settings = {
+        (spec.lr, repr(sorted(spec.optimizer_constants.items()))) for spec in specs
+    }
+    if len(settings) == 1:
+        return _StackedOptimizer(specs, stack, keys)
+    return _VectorOptimizer(specs, stack)

@@ -841,3 +841,28 @@ def test_equal_constants_keep_torch_optimizer(clf_data, monkeypatch):
     X, y = clf_data
     _fit_batched_only(_clf(optimizer="adam", lr=3e-3), X, y)
     assert made and all(isinstance(o, optimizer_module._StackedOptimizer) for o in made)
+
+
+def test_cpu_stacks_are_cache_sized():
+    """On the CPU a stack holds at most STACK_CACHE_BYTES of weights,
+    gradients and optimizer state (16 bytes per parameter and member), and
+    never fewer than STACK_MIN_MEMBERS members; the stacks of a split have
+    equal sizes up to one member; other devices split by STACK_BYTES only."""
+    from types import SimpleNamespace
+
+    from sklopt.neural._batched import _plan
+    from sklopt.neural._modules import MLPModule
+
+    kwargs = dict(n_inputs=40, hidden_layer_sizes=(128, 128), n_outputs=2)
+    module = MLPModule(**kwargs)
+    n_params = sum(p.numel() for p in module.parameters())
+    plans = [SimpleNamespace(recipe=SimpleNamespace(batch_size=128))] * 512
+    Xf = np.zeros((10, 40), dtype=np.float32)
+    chunks = _plan._chunks((MLPModule, kwargs), plans, Xf, "cpu")
+    cap = max(_plan.STACK_MIN_MEMBERS, _plan.STACK_CACHE_BYTES // (16 * n_params))
+    sizes = [len(c) for c in chunks]
+    assert sum(sizes) == 512 and max(sizes) <= cap and max(sizes) - min(sizes) <= 1
+    assert len(chunks) == -(-512 // cap)
+    assert [len(c) for c in _plan._chunks((MLPModule, kwargs), plans, Xf, "meta")] == [
+        512
+    ]

@@ -802,6 +802,7 @@ def test_vectorised_optimizer_matches_separate_fits(optimizer, clf_data, monkeyp
         return made[-1]
 
     monkeypatch.setattr("sklopt.neural._batched._trainer._make_optimizer", spy)
+    monkeypatch.setattr(optimizer_module, "VECTOR_DEVICES", ("cpu",))
     X, y = clf_data
     params = [{"optimizer": optimizer, **p} for p in _VECTOR_MEMBERS[optimizer]]
     params.append({"optimizer": optimizer})
@@ -827,7 +828,8 @@ def test_vectorised_optimizer_matches_separate_fits(optimizer, clf_data, monkeyp
 
 def test_equal_constants_keep_torch_optimizer(clf_data, monkeypatch):
     """Members that share their optimizer constants train with torch's own
-    (fused) optimizer, one parameter group per group of weights."""
+    (fused) optimizer, one parameter group per group of weights, also on
+    devices of the vectorised update."""
     from sklopt.neural._batched import _optimizer as optimizer_module
 
     made = []
@@ -838,6 +840,7 @@ def test_equal_constants_keep_torch_optimizer(clf_data, monkeypatch):
         return made[-1]
 
     monkeypatch.setattr("sklopt.neural._batched._trainer._make_optimizer", spy)
+    monkeypatch.setattr(optimizer_module, "VECTOR_DEVICES", ("cpu",))
     X, y = clf_data
     _fit_batched_only(_clf(optimizer="adam", lr=3e-3), X, y)
     assert made and all(isinstance(o, optimizer_module._StackedOptimizer) for o in made)

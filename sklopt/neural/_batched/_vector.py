@@ -29,8 +29,9 @@ _STATE_KEYS = {
 
 
 def _along(values, like):
-    """``values`` (one per member) shaped to broadcast over ``like``."""
-    return values.view(-1, *([1] * (like.dim() - 1)))
+    """``values`` (one per member) shaped to broadcast over ``like`` (a
+    ``(members, n)`` view)."""
+    return values.view(-1, 1)
 
 
 class _VectorOptimizer:
@@ -126,12 +127,18 @@ class _VectorOptimizer:
         lr = lr64.float()
         scales = self._scales(start, lr64)
         for name, grad in grads.items():
-            param = self.stack.params[name][start:]
-            state = {key: value[start:] for key, value in self.state[name].items()}
+            # (members, n) views: the per-member constants broadcast along
+            # one contiguous row of each member
+            param = self.stack.params[name][start:].view(len(grad), -1)
+            grad = grad.reshape(len(grad), -1)
+            state = {
+                key: value[start:].view(len(grad), -1)
+                for key, value in self.state[name].items()
+            }
             if self.name == "adamw" and name in self.decayed and self.decays:
                 param.mul_(_along(scales["decay"], param))
             elif name in self.decayed and self.decays:
-                grad = grad + _along(c["weight_decay"], param) * param
+                grad = torch.addcmul(grad, param, _along(c["weight_decay"], param))
             update = getattr(self, "_" + self.name.replace("nesterov", "momentum"))
             update(param, grad, state, c, one_minus, lr, scales)
 
@@ -153,7 +160,7 @@ class _VectorOptimizer:
         return scales
 
     def _sgd(self, param, grad, state, c, one_minus, lr, scales):
-        param.sub_(_along(lr, param) * grad)
+        param.addcmul_(grad, _along(lr, param), value=-1)
 
     def _momentum(self, param, grad, state, c, one_minus, lr, scales):
         buffer = state["momentum_buffer"]
@@ -161,10 +168,10 @@ class _VectorOptimizer:
         # a zero buffer: momentum * 0 + grad is torch's first buffer (grad)
         buffer.mul_(momentum).add_(grad)
         if self.name == "nesterov":
-            grad = grad + momentum * buffer
+            grad = torch.addcmul(grad, buffer, momentum)
         else:
             grad = buffer
-        param.sub_(_along(lr, param) * grad)
+        param.addcmul_(grad, _along(lr, param), value=-1)
 
     def _adagrad(self, param, grad, state, c, one_minus, lr, scales):
         total = state["sum"]
@@ -196,13 +203,12 @@ class _VectorOptimizer:
     def _adam(self, param, grad, state, c, one_minus, lr, scales):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg.lerp_(grad, _along(one_minus["beta1"], param))
-        exp_avg_sq.mul_(_along(c["beta2"], param)).add_(
-            _along(one_minus["beta2"], param) * grad * grad
+        exp_avg_sq.mul_(_along(c["beta2"], param)).addcmul_(
+            grad, grad * _along(one_minus["beta2"], param)
         )
-        denom = (exp_avg_sq.sqrt() / _along(scales["correction2_sqrt"], param)).add_(
-            _along(c["eps"], param)
-        )
-        param.sub_(_along(scales["step_size"], param) * (exp_avg / denom))
+        denom = exp_avg_sq.sqrt().div_(_along(scales["correction2_sqrt"], param))
+        denom.add_(_along(c["eps"], param))
+        param.addcmul_(exp_avg.div(denom), _along(scales["step_size"], param), value=-1)
 
     _adamw = _adam
 

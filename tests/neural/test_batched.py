@@ -771,3 +771,101 @@ def test_members_with_own_hyperparameters_continue_like_separate_fits(clf_data):
     for member in batched:
         restored = pickle.loads(pickle.dumps(member))
         assert_allclose(_outputs(restored, X), _outputs(member, X), rtol=1e-12)
+
+
+# ---- one vectorised update for members with their own optimizer constants --
+
+_VECTOR_MEMBERS = {
+    "sgd": [{"lr": 0.05}, {"lr": 0.01, "weight_decay": 0.01}],
+    "momentum": [{"momentum": 0.5, "lr": 0.02}, {"weight_decay": 0.01}],
+    "nesterov": [{"momentum": 0.8}, {"momentum": 0.95, "weight_decay": 0.01}],
+    "adagrad": [{"lr": 0.05, "eps": 1e-6}, {"weight_decay": 0.01}],
+    "adadelta": [{"rho": 0.8, "eps": 1e-5}, {"lr": 0.5, "weight_decay": 0.01}],
+    "rmsprop": [{"rho": 0.9, "momentum": 0.5}, {"weight_decay": 0.01, "eps": 1e-6}],
+    "adam": [{"betas": (0.8, 0.99), "eps": 1e-6}, {"lr": 3e-3, "weight_decay": 0.05}],
+    "adamw": [{"betas": (0.5, 0.9), "lr": 3e-3}, {"weight_decay": 0.05}],
+}
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_vectorised_optimizer_matches_separate_fits(optimizer, clf_data, monkeypatch):
+    """Members whose optimizer constants differ share one vectorised update
+    (per-member constants as tensors); weights, outputs and the optimizer
+    state each member keeps follow torch's optimizer of its own fit."""
+    from sklopt.neural._batched import _optimizer as optimizer_module
+
+    made = []
+    make = optimizer_module._make_optimizer
+
+    def spy(*args):
+        made.append(make(*args))
+        return made[-1]
+
+    monkeypatch.setattr("sklopt.neural._batched._trainer._make_optimizer", spy)
+    monkeypatch.setattr(optimizer_module, "VECTOR_DEVICES", ("cpu",))
+    X, y = clf_data
+    params = [{"optimizer": optimizer, **p} for p in _VECTOR_MEMBERS[optimizer]]
+    params.append({"optimizer": optimizer})
+    batched, apart = _fit_both_params(_clf(max_epochs=4), X, y, params)
+    assert made and all(isinstance(o, optimizer_module._VectorOptimizer) for o in made)
+    _assert_same(batched, apart, X)
+    for one, other in zip(batched, apart):
+        ours = dict(one.net_.module_.named_parameters())
+        theirs = dict(other.net_.module_.named_parameters())
+        for name, param in theirs.items():
+            expected = other.net_.optimizer_.state.get(param, {})
+            got = one.net_.optimizer_.state.get(ours[name], {})
+            assert set(got) == {k for k, v in expected.items() if v is not None}
+            for key, value in got.items():
+                assert_allclose(
+                    value.double().numpy(),
+                    expected[key].double().numpy(),
+                    rtol=1e-4,
+                    atol=2e-5,
+                    err_msg=f"{name} {key}",
+                )
+
+
+def test_equal_constants_keep_torch_optimizer(clf_data, monkeypatch):
+    """Members that share their optimizer constants train with torch's own
+    (fused) optimizer, one parameter group per group of weights, also on
+    devices of the vectorised update."""
+    from sklopt.neural._batched import _optimizer as optimizer_module
+
+    made = []
+    make = optimizer_module._make_optimizer
+
+    def spy(*args):
+        made.append(make(*args))
+        return made[-1]
+
+    monkeypatch.setattr("sklopt.neural._batched._trainer._make_optimizer", spy)
+    monkeypatch.setattr(optimizer_module, "VECTOR_DEVICES", ("cpu",))
+    X, y = clf_data
+    _fit_batched_only(_clf(optimizer="adam", lr=3e-3), X, y)
+    assert made and all(isinstance(o, optimizer_module._StackedOptimizer) for o in made)
+
+
+def test_cpu_stacks_are_cache_sized():
+    """On the CPU a stack holds at most STACK_CACHE_BYTES of weights,
+    gradients and optimizer state (16 bytes per parameter and member), and
+    never fewer than STACK_MIN_MEMBERS members; the stacks of a split have
+    equal sizes up to one member; other devices split by STACK_BYTES only."""
+    from types import SimpleNamespace
+
+    from sklopt.neural._batched import _plan
+    from sklopt.neural._modules import MLPModule
+
+    kwargs = dict(n_inputs=40, hidden_layer_sizes=(128, 128), n_outputs=2)
+    module = MLPModule(**kwargs)
+    n_params = sum(p.numel() for p in module.parameters())
+    plans = [SimpleNamespace(recipe=SimpleNamespace(batch_size=128))] * 512
+    Xf = np.zeros((10, 40), dtype=np.float32)
+    chunks = _plan._chunks((MLPModule, kwargs), plans, Xf, "cpu")
+    cap = max(_plan.STACK_MIN_MEMBERS, _plan.STACK_CACHE_BYTES // (16 * n_params))
+    sizes = [len(c) for c in chunks]
+    assert sum(sizes) == 512 and max(sizes) <= cap and max(sizes) - min(sizes) <= 1
+    assert len(chunks) == -(-512 // cap)
+    assert [len(c) for c in _plan._chunks((MLPModule, kwargs), plans, Xf, "meta")] == [
+        512
+    ]

@@ -3,6 +3,7 @@
 import torch
 
 from sklopt.neural._batched._layers import _member_value
+from sklopt.neural._batched._vector import _VectorOptimizer
 from sklopt.neural._rules import _optimizer_arguments
 
 
@@ -274,3 +275,26 @@ class _StackedOptimizer:
         self.setting_ids = [self.setting_ids[k] for k in keep]
         self.member_lrs = [self.member_lrs[k] for k in keep]
         self._build(states)
+
+
+#: Device types on which members whose optimizer constants differ share one
+#: vectorised update (:class:`_VectorOptimizer`) instead of torch's fused
+#: optimizer with one parameter group per setting. Empty: on the CPU the
+#: fused groups measured faster (Adam, 120 members in 24 settings: 9 to 12
+#: ms against 27 to 31 ms per step, one thread; benchmarks/README.md); on
+#: GPUs not measured yet.
+VECTOR_DEVICES = ()
+
+
+def _make_optimizer(specs, stack, keys):
+    """The members' optimizer: torch's (fused where it has one), one
+    parameter group per distinct setting, or on :data:`VECTOR_DEVICES` one
+    vectorised update with per-member constants when the members' settings
+    differ."""
+    device = next(iter(stack.params.values())).device
+    settings = {
+        (spec.lr, repr(sorted(spec.optimizer_constants.items()))) for spec in specs
+    }
+    if len(settings) == 1 or device.type not in VECTOR_DEVICES:
+        return _StackedOptimizer(specs, stack, keys)
+    return _VectorOptimizer(specs, stack)

@@ -23,6 +23,17 @@ from sklopt.neural._spec import _FitResult
 #: as several stacks, one after the other.
 STACK_BYTES = 1 << 31
 
+#: On the CPU, the bytes of stacked weights, gradients and optimizer state
+#: (16 bytes per parameter and member) that one stack holds at most: larger
+#: stacks outgrow the cache and cost more per member (measured in
+#: benchmarks/README.md). Stacks on other devices are limited by
+#: :data:`STACK_BYTES` only.
+STACK_CACHE_BYTES = 32 << 20
+
+#: Members of a stack below which the CPU cap does not split further (the
+#: per-step overhead would dominate).
+STACK_MIN_MEMBERS = 32
+
 
 def _unsupported_reason(estimator):
     """Why the members of ``estimator`` cannot be trained as one batched
@@ -229,7 +240,7 @@ def _fit_members_batched(
         )
     module_spec = _stack_module_spec(plans)
     interrupted = False
-    for chunk in _chunks(module_spec, plans, Xf):
+    for chunk in _chunks(module_spec, plans, Xf, device):
         trainer = _BatchedTrainer(
             module_spec, chunk, Xf, target, device, verbose, errors
         )
@@ -316,8 +327,10 @@ def _plan_member(probe, index, member, Xf, target, rows, weight, device):
     return plan
 
 
-def _chunks(module_spec, plans, Xf):
-    """Split the members into stacks that fit in :data:`STACK_BYTES`."""
+def _chunks(module_spec, plans, Xf, device="cpu"):
+    """Split the members into stacks that fit in :data:`STACK_BYTES` and,
+    on the CPU, :data:`STACK_CACHE_BYTES`; the stacks of a split have equal
+    sizes (up to one member)."""
     if not plans:
         return []
     module_class, kwargs = module_spec
@@ -327,7 +340,12 @@ def _chunks(module_spec, plans, Xf):
     # parameters, gradient, optimizer state, best weights; activations
     per_member = 4 * (6 * n_params + 6 * batch * _row_activations(module, Xf.shape[1:]))
     size = max(1, STACK_BYTES // per_member)
-    return [plans[i : i + size] for i in range(0, len(plans), size)]
+    if torch.device(device).type == "cpu":
+        cache = max(STACK_MIN_MEMBERS, STACK_CACHE_BYTES // (16 * n_params))
+        size = min(size, cache)
+    n_stacks = -(-len(plans) // size)
+    bounds = np.linspace(0, len(plans), n_stacks + 1).round().astype(int)
+    return [plans[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _row_activations(module, row_shape):

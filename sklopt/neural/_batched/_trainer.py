@@ -11,7 +11,7 @@ from sklopt.exceptions import (
 )
 from sklopt.neural._batched._epoch import _EpochBatches
 from sklopt.neural._batched._layers import _stack_class
-from sklopt.neural._batched._optimizer import _StackedOptimizer
+from sklopt.neural._batched._optimizer import _make_optimizer
 from sklopt.neural._data import DEVICE_RESIDENT_BYTES, _as_rows, _chunk_rows
 from sklopt.neural._losses import _multilabel_per_sample
 from sklopt.neural._net import PREDICT_CHUNK
@@ -76,7 +76,7 @@ class _BatchedTrainer:
         self._leaf_cache = {}
         self._settings_cache = {}
         self._ones = torch.ones(len(self.members), device=device)
-        self.optimizer = _StackedOptimizer(
+        self.optimizer = _make_optimizer(
             [m.spec for m in self.members],
             self.stack,
             [m.n_batches for m in self.members],

@@ -11,13 +11,13 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
-from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
 
 from sklopt.cli._data import is_classification
+from sklopt.cli._stacked import fit_models, fold_data
 
 
 def _neural_pipeline(classification, params, impute=False):
@@ -63,27 +63,41 @@ def _optimizer_params(name, params):
     return params
 
 
-def _cross_validate_optimizer(model, X, y, cv, n_jobs):
-    """``(cross_validate result, None)`` of one optimizer's model, or
-    ``(None, message)`` when the training diverged in a fold."""
+def _cross_validate_optimizer(model, X, y, cv):
+    """``(result, None)`` of one optimizer's model over the folds of ``cv``,
+    or ``(None, message)`` when the training diverged in a fold.
+
+    The folds' networks train as one stacked model
+    (:func:`sklopt.cli._stacked.fit_models`); ``result`` holds, like
+    :func:`~sklearn.model_selection.cross_validate` with
+    ``return_train_score=True`` and ``return_estimator=True``, the fitted
+    ``estimator`` of each fold, its ``test_score`` and ``train_score``
+    (``model.score``) and its ``fit_time``.
+    """
+    from sklearn.base import clone
+    from sklearn.utils import _safe_indexing
+
     from sklopt.exceptions import DivergenceError
 
+    splits = list(cv.split(X, y))
+    models = [clone(model) for _ in splits]
     try:
         with warnings.catch_warnings():
             # The table's 'converged' column says which folds hit max_epochs.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            result = cross_validate(
-                model,
-                X,
-                y,
-                cv=cv,
-                n_jobs=n_jobs,
-                return_train_score=True,
-                return_estimator=True,
-                error_score="raise",
-            )
+            models, fit_times = fit_models(models, fold_data(X, y, splits))
     except DivergenceError as exc:
         return None, str(exc)
+    result = {"estimator": models, "fit_time": fit_times}
+    for key, part in (("test_score", 1), ("train_score", 0)):
+        result[key] = np.array(
+            [
+                fitted.score(
+                    _safe_indexing(X, rows[part]), _safe_indexing(y, rows[part])
+                )
+                for fitted, rows in zip(models, splits)
+            ]
+        )
     return result, None
 
 
@@ -121,6 +135,11 @@ def compare_optimizers(
     infinite in a fold; that row's scores are NaN). Rows are sorted by test
     score. ``histories`` maps each optimizer that did not diverge to the
     ``history_`` DataFrame of its first-fold fit, for the training curves.
+
+    The folds of one optimizer train as one stacked model (the optimizer
+    is structural, its folds differ only in their rows), each network as
+    its own fit would train it; ``n_jobs`` is kept for the command line's
+    signature, the stack uses torch's threads.
     """
     if classification is None:
         classification = is_classification(y)
@@ -132,7 +151,7 @@ def compare_optimizers(
     for name in tqdm(optimizers, desc="optimizers", disable=not progress, unit="opt"):
         run_params = _optimizer_params(name, base_params)
         model = _neural_pipeline(classification, run_params, impute=impute)
-        result, failure = _cross_validate_optimizer(model, X, y, cv, n_jobs)
+        result, failure = _cross_validate_optimizer(model, X, y, cv)
         row = {
             "optimizer": name,
             "lr": np.nan,
@@ -196,17 +215,13 @@ REGULARIZERS = {
 }
 
 
-def _fit_regularizer(kind, params, X_train, y_train, X_test, base):
-    """Fit one ablation model; return ``(classes, test probabilities)``."""
+def _regularizer_model(kind, params, base):
+    """One ablation model: min-max scaling to [0, 1] (which keeps the image
+    layout the CNN reads) and the network."""
     from sklopt.neural import CNNClassifier, MLPClassifier
 
-    # Min-max scaling to [0, 1] keeps the image layout the CNN reads.
     net = (MLPClassifier if kind == "mlp" else CNNClassifier)(**base[kind], **params)
-    model = make_pipeline(MinMaxScaler(), net)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X_train, y_train)
-    return model.classes_, model.predict_proba(X_test)
+    return make_pipeline(MinMaxScaler(), net)
 
 
 def regularizer_ablation(
@@ -255,29 +270,19 @@ def regularizer_ablation(
         "cnn": {"channels": (16, 32), "lr": 5e-3, **common},
     }
     tasks = [(name, labels) for name in regularizers for labels in ("clean", "noisy")]
-    jobs = (
-        delayed(_fit_regularizer)(
-            *regularizers[name],
-            X_train,
-            y_train if labels == "clean" else y_noisy,
-            X_test,
-            base,
-        )
-        for name, labels in tasks
-    )
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    fitted = dict(
-        zip(
-            tasks,
-            tqdm(
-                results,
-                total=len(tasks),
-                desc="regularizers",
-                disable=not progress,
-                unit="fit",
-            ),
-        )
-    )
+    models = [_regularizer_model(*regularizers[name], base) for name, _ in tasks]
+    datasets = [
+        (X_train, y_train if labels == "clean" else y_noisy) for _, labels in tasks
+    ]
+    # Networks of one architecture (the per-member regularizers, either
+    # labels) train as one stacked model.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        models, _ = fit_models(models, datasets)
+    fitted = {
+        task: (model.classes_, model.predict_proba(X_test))
+        for task, model in zip(tasks, models)
+    }
 
     def scores(name, labels, y_ece):
         classes, proba = fitted[name, labels]

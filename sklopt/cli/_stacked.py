@@ -17,6 +17,7 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import _safe_indexing
+from sklearn.utils.parallel import Parallel, delayed
 
 
 class _Recorder(BaseEstimator):
@@ -96,7 +97,7 @@ def _fit_group(nets, data):
     return fitted, (time.perf_counter() - start) / len(nets)
 
 
-def fit_models(models, datasets):
+def fit_models(models, datasets, *, n_jobs=None):
     """Fit each model on its ``(X, y)``, its network trained stacked with the
     networks of the same structure.
 
@@ -106,6 +107,8 @@ def fit_models(models, datasets):
         Pipelines (or TransformedTargetRegressors around one) whose last step
         is a neural estimator; they are fitted in place.
     datasets : list of (X, y)
+    n_jobs : int or None
+        joblib workers over the stacks.
 
     Returns
     -------
@@ -134,17 +137,24 @@ def fit_models(models, datasets):
         else:
             groups.append([i])
             keys.append(key)
-    for group in groups:
-        recorders = [_pipeline(models[i]).steps[-1][1] for i in group]
-        fitted, share = _fit_group([nets[i] for i in group], recorders)
+    jobs = (
+        delayed(_fit_group)(
+            [nets[i] for i in group],
+            [_pipeline(models[i]).steps[-1][1] for i in group],
+        )
+        for group in groups
+    )
+    stacks = Parallel(n_jobs=n_jobs)(jobs)
+    for group, (fitted, share) in zip(groups, stacks):
         for i, net in zip(group, fitted):
             pipe = _pipeline(models[i])
             pipe.steps[-1] = (pipe.steps[-1][0], net)
             times[i] += share
     for model, net in zip(models, nets):
-        # The unfitted model keeps its network, as after a plain fit.
+        # The unfitted model gets its network back, as after a plain fit.
         unfitted = model.regressor if hasattr(model, "regressor") else model
-        unfitted.steps[-1] = (unfitted.steps[-1][0], net)
+        if isinstance(unfitted.steps[-1][1], _Recorder):
+            unfitted.steps[-1] = (unfitted.steps[-1][0], net)
     return models, times
 
 

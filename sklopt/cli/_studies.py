@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
 
 from sklopt.cli._data import is_classification
@@ -138,8 +139,8 @@ def compare_optimizers(
 
     The folds of one optimizer train as one stacked model (the optimizer
     is structural, its folds differ only in their rows), each network as
-    its own fit would train it; ``n_jobs`` is kept for the command line's
-    signature, the stack uses torch's threads.
+    its own fit would train it; the optimizers' stacks go to ``n_jobs``
+    joblib workers.
     """
     if classification is None:
         classification = is_classification(y)
@@ -148,10 +149,22 @@ def compare_optimizers(
     cv = _cv(classification, n_splits, random_state)
     metric = "accuracy" if classification else "R^2"
     rows, histories = [], {}
-    for name in tqdm(optimizers, desc="optimizers", disable=not progress, unit="opt"):
-        run_params = _optimizer_params(name, base_params)
-        model = _neural_pipeline(classification, run_params, impute=impute)
-        result, failure = _cross_validate_optimizer(model, X, y, cv)
+    runs = [_optimizer_params(name, base_params) for name in optimizers]
+    jobs = (
+        delayed(_cross_validate_optimizer)(
+            _neural_pipeline(classification, run_params, impute=impute), X, y, cv
+        )
+        for run_params in runs
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    progress_bar = tqdm(
+        results,
+        total=len(runs),
+        desc="optimizers",
+        disable=not progress,
+        unit="opt",
+    )
+    for name, run_params, (result, failure) in zip(optimizers, runs, progress_bar):
         row = {
             "optimizer": name,
             "lr": np.nan,
@@ -278,7 +291,7 @@ def regularizer_ablation(
     # labels) train as one stacked model.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        models, _ = fit_models(models, datasets)
+        models, _ = fit_models(models, datasets, n_jobs=n_jobs)
     fitted = {
         task: (model.classes_, model.predict_proba(X_test))
         for task, model in zip(tasks, models)

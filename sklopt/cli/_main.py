@@ -14,8 +14,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from sklopt.cli._data import CLIError, is_classification, load_bundled, load_csv
 
 # The names of sklopt.neural.OPTIMIZERS, repeated so that `sklopt --help` does

@@ -81,10 +81,9 @@ class EarlyTerminationWarning(UserWarning):
 
 
 class TrainingInterruptedWarning(UserWarning):
-    """Warned when an ensemble's or a study's fit was interrupted by the user
-    (KeyboardInterrupt) after some members were complete.
+    """Warned when a KeyboardInterrupt ends an ensemble's or a study's fit.
 
-    The complete members are kept, and the interrupt is re-raised. A neural
+    The members complete before the interrupt are kept, and the interrupt is re-raised. A neural
     estimator interrupted in its own fit keeps the weights trained so far (and
     ``history_``) and re-raises the interrupt without a warning.
 

@@ -424,7 +424,7 @@ def default_rate_conclusion(scores, *, method="adadelta", margin=0.05):
             key = max(finite, key=finite.get)
             best = finite[key]
             worst = min(finite.values())
-            best_text = f"SGD {_fmt(worst)}..{_fmt(best)} (best {key.split()[-1]})"
+            best_text = f"SGD {_fmt(worst)}..{_fmt(best)} (best lr={key.split()[-1]})"
         text = f"{problem}: {method} {_fmt(row[method])}, {best_text}"
         (held if row[method] >= best - margin else missed).append(text)
     sentences = []

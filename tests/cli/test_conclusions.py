@@ -328,5 +328,5 @@ def test_default_rate_conclusion():
     }
     text = default_rate_conclusion(scores)
     assert "within 0.05 of SGD's best learning rate on: a: adadelta 0.88, " in text
-    assert "SGD 0.5..0.9 (best 0.1)" in text
+    assert "SGD 0.5..0.9 (best lr=0.1)" in text
     assert "more than 0.05 behind SGD's best rate on: b: adadelta 0.7" in text

@@ -189,6 +189,12 @@ def test_training_loss_falls_while_validation_loss_turns_up():
     # (overfitting_conclusion), the best epoch is at most 50 (the turn lies
     # inside the run), and the restored network's clean test accuracy is at
     # least 1 point above the network trained to the end.
+    #
+    # Measured (seeds 0, 1, 2): best epoch 10, 13, 10; training loss from
+    # there to epoch 60: 0.996 -> 0.28, 0.955 -> 0.252, 0.929 -> 0.255;
+    # validation loss 1.12 -> 1.56, 1.00 -> 1.45, 1.29 -> 2.01; clean test
+    # accuracy restored vs trained to the end 0.925 vs 0.870, 0.939 vs 0.854,
+    # 0.942 vs 0.852. Holds in 3 of 3 seeds.
     from sklopt.cli._conclusions import overfitting_conclusion
     from sklopt.neural import MLPClassifier
 
@@ -267,6 +273,13 @@ def test_adagrad_steps_shrink_and_adadelta_needs_no_rate():
     # Adadelta with its default. Claim: Adadelta's test accuracy is at most
     # 0.05 below SGD's best rate on both problems (default_rate_conclusion),
     # while SGD's scores span more than 0.1 (the rate matters). 3 of 3 seeds.
+    #
+    # Measured (seeds 0, 1, 2): step shrink from epoch 1 to 100, Adagrad
+    # 9.0, 8.6, 7.6-fold; RMSprop 1.19, 1.28, 0.99; Adam 1.70, 1.76, 1.67.
+    # Adadelta vs SGD's best rate (SGD's worst): digits 0.976 vs 0.981
+    # (0.681), 0.970 vs 0.972 (0.698), 0.970 vs 0.974 (0.769); wine 1.0 vs
+    # 1.0 (0.611), 0.963 vs 0.981 (0.426), 0.981 vs 1.0 (0.741). Holds in 3
+    # of 3 seeds.
     from sklearn.datasets import load_wine
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler

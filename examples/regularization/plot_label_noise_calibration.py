@@ -94,11 +94,12 @@ for name, r in results.items():
         f"{name:>26} {r['ece']:>6.3f} {r['confidence']:>10.3f} "
         f"{r['accuracy']:>9.3f} {r['clean accuracy']:>10.3f}"
     )
+# Short names for the verdict, and the plain network each is compared with.
+short = ["MLP", "label smoothing", "mixup", "CNN", "CutMix"]
 table = pd.DataFrame(
-    {"regularizer": list(results), "ECE": [r["ece"] for r in results.values()]}
+    {"regularizer": short, "ECE": [r["ece"] for r in results.values()]}
 )
-plain = {"MLP": "MLP", "CNN": "CNN"}
-pairs = {name: plain[name.split()[0]] for name in results if name not in plain}
+pairs = {"label smoothing": "MLP", "mixup": "MLP", "CutMix": "CNN"}
 print(calibration_conclusion(table, noise_column="ECE", pairs=pairs))
 
 

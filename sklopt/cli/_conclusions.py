@@ -344,3 +344,98 @@ def optimizer_conclusion(table):
         )
     spread = f". The lowest is {worst['optimizer']} ({_fmt(worst[score])})"
     return f"{text}{verdict}{spread}.{tail}"
+
+
+# ---- over-fitting and early stopping ------------------------------------------
+def overfitting_conclusion(history, *, best_epoch):
+    """Training loss keeps falling while validation loss turns up.
+
+    ``history`` has ``train_loss`` and ``valid_loss`` per epoch (rows in epoch
+    order, epochs numbered from 1); ``best_epoch`` is the epoch whose weights
+    early stopping kept. Over-fitting is stated when, from the best epoch to
+    the last, the training loss falls and the validation loss rises by more
+    than ``MARGIN`` (relative); early stopping "picks the turn" when the kept
+    epoch is the one of the lowest validation loss.
+    """
+    train = np.asarray(history["train_loss"], dtype=float)
+    valid = np.asarray(history["valid_loss"], dtype=float)
+    last = len(train)
+    turn = int(np.nanargmin(valid)) + 1
+    b = best_epoch - 1
+    figures = (
+        f"from epoch {best_epoch} to {last} the training loss goes from "
+        f"{_fmt(train[b])} to {_fmt(train[-1])} and the validation loss from "
+        f"{_fmt(valid[b])} to {_fmt(valid[-1])}"
+    )
+    if _falls(train[b], train[-1]) and _falls(valid[-1], valid[b]):
+        text = f"Over-fitting: {figures}."
+    else:
+        text = f"No over-fitting turn by more than {MARGIN:.0%} here: {figures}."
+    if best_epoch == turn:
+        text += f" Early stopping keeps epoch {best_epoch}, the lowest validation loss."
+    else:
+        text += (
+            f" Early stopping keeps epoch {best_epoch}, but the validation loss "
+            f"is lowest at epoch {turn}."
+        )
+    return text
+
+
+# ---- adaptive step sizes ------------------------------------------------------
+def step_size_conclusion(steps, *, epochs, shrinking="adagrad"):
+    """Whose effective step shrinks over long training.
+
+    ``steps`` maps an optimizer name to its effective step at each epoch of
+    ``epochs``. A step "shrinks" when its last value is below its first by
+    more than ``MARGIN`` (relative); the claim is that ``shrinking``'s does
+    and shrinks more than every other optimizer's.
+    """
+    ratio = {n: s[0] / s[-1] for n, s in steps.items()}
+    span = f"from epoch {epochs[0]} to {epochs[-1]}"
+    figures = ", ".join(f"{n} {_fmt(r)}-fold" for n, r in ratio.items())
+    others = [r for n, r in ratio.items() if n != shrinking]
+    s = steps[shrinking]
+    if _falls(s[0], s[-1]) and all(ratio[shrinking] > r for r in others):
+        return (
+            f"{shrinking.capitalize()}'s effective step shrinks the most {span} "
+            f"(shrink factors: {figures})."
+        )
+    return (
+        f"{shrinking.capitalize()}'s effective step does not shrink more than "
+        f"the others' {span} (shrink factors: {figures})."
+    )
+
+
+def default_rate_conclusion(scores, *, method="adadelta", margin=0.05):
+    """A learning-rate-free optimizer against SGD's range of learning rates.
+
+    ``scores`` maps a problem to ``{column: score}`` with one ``"sgd <lr>"``
+    column per rate and a ``method`` column (NaN for a diverged run). The
+    claim holds on a problem when ``method``'s score is at most ``margin``
+    below SGD's best rate.
+    """
+    held, missed = [], []
+    for problem, row in scores.items():
+        sgd = {k: v for k, v in row.items() if k.startswith("sgd")}
+        finite = {k: v for k, v in sgd.items() if np.isfinite(v)}
+        if not finite:
+            best_text, best = "no SGD rate trained", -np.inf
+        else:
+            key = max(finite, key=finite.get)
+            best = finite[key]
+            worst = min(finite.values())
+            best_text = f"SGD {_fmt(worst)}..{_fmt(best)} (best lr={key.split()[-1]})"
+        text = f"{problem}: {method} {_fmt(row[method])}, {best_text}"
+        (held if row[method] >= best - margin else missed).append(text)
+    sentences = []
+    if held:
+        sentences.append(
+            f"With its default, {method} scores within {_fmt(margin)} of SGD's "
+            f"best learning rate on: {'; '.join(held)}."
+        )
+    if missed:
+        sentences.append(
+            f"It falls more than {_fmt(margin)} behind SGD's best rate on: "
+            f"{'; '.join(missed)}."
+        )
+    return " ".join(sentences)

@@ -11,8 +11,11 @@ from sklopt.cli._conclusions import (
     bias_variance_conclusion,
     boosting_sentence,
     calibration_conclusion,
+    default_rate_conclusion,
     double_descent_sentence,
     optimizer_conclusion,
+    overfitting_conclusion,
+    step_size_conclusion,
     tradeoff_sentence,
     width_sentence,
 )
@@ -291,3 +294,39 @@ def test_neural_family_is_in_the_units_of_the_others():
 
 def _rows(table, model):
     return table[table["model"] == model].reset_index(drop=True)
+
+
+def test_overfitting_conclusion():
+    history = pd.DataFrame(
+        {"train_loss": [2.0, 1.0, 0.5, 0.1], "valid_loss": [2.0, 1.2, 1.5, 2.4]}
+    )
+    text = overfitting_conclusion(history, best_epoch=2)
+    assert text.startswith("Over-fitting: from epoch 2 to 4")
+    assert "1 to 0.1" in text and "1.2 to 2.4" in text
+    assert "keeps epoch 2, the lowest validation loss" in text
+    # Validation loss still falling: no turn, and the kept epoch is named.
+    history["valid_loss"] = [2.0, 1.2, 1.1, 1.0]
+    text = overfitting_conclusion(history, best_epoch=2)
+    assert text.startswith("No over-fitting turn by more than 10% here")
+    assert "lowest at epoch 4" in text
+
+
+def test_step_size_conclusion():
+    steps = {"adagrad": [1.0, 0.1], "adam": [1.0, 2.0]}
+    text = step_size_conclusion(steps, epochs=[1, 100])
+    assert text.startswith("Adagrad's effective step shrinks the most")
+    assert "adagrad 10-fold, adam 0.5-fold" in text
+    steps = {"adagrad": [1.0, 0.95], "adam": [1.0, 2.0]}
+    text = step_size_conclusion(steps, epochs=[1, 100])
+    assert "does not shrink" in text
+
+
+def test_default_rate_conclusion():
+    scores = {
+        "a": {"sgd 0.01": 0.5, "sgd 0.1": 0.9, "sgd 1": np.nan, "adadelta": 0.88},
+        "b": {"sgd 0.01": 0.5, "sgd 0.1": 0.9, "sgd 1": 0.2, "adadelta": 0.7},
+    }
+    text = default_rate_conclusion(scores)
+    assert "within 0.05 of SGD's best learning rate on: a: adadelta 0.88, " in text
+    assert "SGD 0.5..0.9 (best lr=0.1)" in text
+    assert "more than 0.05 behind SGD's best rate on: b: adadelta 0.7" in text

@@ -149,6 +149,14 @@ _BUILTINS = (
     "|None|True|False|Exception|ValueError|TypeError|ArithmeticError"
     "|UserWarning|RuntimeWarning|ImportError|KeyboardInterrupt"
 )
+# The searches subclass scikit-learn's: numpydoc renders their inherited
+# properties (classes_, n_features_in_) with scikit-learn's own docstrings,
+# whose references point into scikit-learn's documentation.
+nitpick_ignore = [
+    ("py:obj", "classes_"),
+    ("py:obj", "n_features_in_"),
+    ("std:term", "fit"),
+]
 nitpick_ignore_regex = [
     (r"py:.*", rf"({_EXTERNAL})(\..*)?"),
     (r"py:.*", rf"({_BUILTINS})"),

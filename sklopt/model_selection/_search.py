@@ -397,7 +397,7 @@ classes_ : ndarray of shape (n_classes,)
     Class labels (refitted classifiers only).
 n_features_in_ : int
     Number of features seen during fit (with ``refit``).
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (n_features,)
     Names of features seen during fit (when they are strings)."""
 
 _SHARED_PARAMETERS = """\

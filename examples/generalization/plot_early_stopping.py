@@ -13,6 +13,15 @@ training data, stops when it has not improved for ``patience`` epochs and
 restores the weights of the best epoch. We show it on the digits data with
 20% of the training labels flipped to a wrong class, which makes memorisation
 costly and the turn easy to see.
+
+Protocol (fixed before the run; ``tests/test_claims.py`` asserts it over the
+seeds 0, 1, 2 with 60 epochs): digits / 16, half held out (stratified), 20%
+of the training labels flipped; MLP(256, 256), Adam, batch 32, 20% of the
+training rows as validation data. Claim: from the best epoch to the last the
+training loss falls and the validation loss rises by more than 10%, the best
+epoch lies inside the run, and the restored network scores at least one
+point of clean test accuracy above the network trained to the end. The
+verdict printed below is computed from the figures beside it.
 """
 
 # %%
@@ -25,6 +34,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from sklopt.cli._conclusions import overfitting_conclusion
 from sklopt.datasets import make_noisy_labels
 from sklopt.inspection import TrainingHistoryDisplay
 from sklopt.neural import MLPClassifier
@@ -80,6 +90,12 @@ for name, clf in [
     ("no early stopping", no_stopping),
 ]:
     print(f"{name:>34} {clf.n_iter_:>6d} {clf.score(X_test, y_test):>14.2%}")
+print(overfitting_conclusion(history, best_epoch=best))
+gain = full_curve.score(X_test, y_test) - no_stopping.score(X_test, y_test)
+print(
+    f"Early stopping {'gains' if gain >= 0.01 else 'does not gain'} at least one "
+    f"point of clean test accuracy over training to the end ({gain:+.1%})."
+)
 
 # %%
 # Plot the training history
@@ -106,7 +122,7 @@ fig.suptitle("MLP(256, 256) on digits with 20% wrong training labels")
 plt.show()
 
 # %%
-# The training loss falls by orders of magnitude while the validation loss
-# more than doubles after its minimum: the network memorises the wrong
-# labels. Early stopping keeps the weights from the turn and loses far less
-# test accuracy than training to the end, at a fraction of the epochs.
+# On this seed the printed verdict states the turn: the training loss falls
+# by orders of magnitude while the validation loss rises after its minimum,
+# as the network memorises the wrong labels. Early stopping keeps the
+# weights from the turn, at a fraction of the epochs.

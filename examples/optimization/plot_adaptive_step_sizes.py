@@ -18,6 +18,16 @@ We read the effective per-weight step off the torch optimizer of each fitted
 network (``net_.optimizer_``) as training goes on, then train Adadelta with
 its default on five problems and compare it with plain SGD over a range of
 learning rates.
+
+Protocol (fixed before the run; ``tests/test_claims.py`` asserts it over the
+seeds 0, 1, 2 with 100 epochs and on digits and wine): (a) digits / 16,
+MLP(64), batch 128, no plateau rule; the median effective step per weight
+after epoch 1 and after the last epoch. Claim: Adagrad's step shrinks more
+than RMSprop's and Adam's, and more than 3-fold. (b) Five problems,
+standardised, 30% held out, MLP(64), batch 32, 40 epochs; SGD with
+lr 1e-3, 1e-2, 1e-1, 1 against Adadelta with its default. Claim: Adadelta
+scores at most 0.05 below SGD's best rate on every problem. The verdicts
+printed below are computed from the figures beside them.
 """
 
 # %%
@@ -42,6 +52,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklopt.cli._conclusions import default_rate_conclusion, step_size_conclusion
 from sklopt.datasets import make_friedman1
 from sklopt.exceptions import DivergenceError
 from sklopt.neural import MLPClassifier, MLPRegressor
@@ -113,6 +124,11 @@ print(
     f"Adagrad's effective step shrank {shrink:.1f}-fold from epoch 1 to "
     f"{N_EPOCHS} (1/sqrt(t) would be {np.sqrt(N_EPOCHS):.1f}-fold)"
 )
+print(
+    step_size_conclusion(
+        {n: steps[n] for n in optimizers if n != "adadelta"}, epochs=list(stops)
+    )
+)
 for name in optimizers:
     print(
         f"{name:>9} training loss after {N_EPOCHS} epochs: "
@@ -177,6 +193,7 @@ columns = list(next(iter(scores.values())))
 print(f"{'':>14} " + " ".join(f"{c:>9}" for c in columns))
 for problem, row in scores.items():
     print(f"{problem:>14} " + " ".join(f"{row[c]:>9.3f}" for c in columns))
+print(default_rate_conclusion(scores))
 
 # %%
 # Plot

@@ -16,6 +16,14 @@ regularizers soften the training targets and counter this:
 We flip 20% of the digits training labels to a wrong class and measure the
 expected calibration error (ECE, :func:`sklopt.metrics.expected_calibration_error`)
 of each network with each regularizer off and on.
+
+Protocol (fixed before the run; ``tests/test_claims.py`` asserts it over the
+seeds 0, 1, 2): digits / 16, 40% held out (stratified), 20% of the training
+labels and, independently, 20% of the test labels flipped; MLP(256, 256)
+lr 3e-3 and CNN(32, 64) lr 5e-3, batch 32, 40 epochs, no plateau rule.
+Claim: label smoothing 0.1 and mixup (alpha=1) on the MLP, CutMix (alpha=1)
+on the CNN each lower their plain network's ECE (15 bins, noisy test labels)
+by more than 10%. The verdict printed below is computed from the table.
 """
 
 # %%
@@ -29,10 +37,12 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from sklopt.cli._conclusions import calibration_conclusion
 from sklopt.datasets import make_noisy_labels
 from sklopt.metrics import expected_calibration_error
 from sklopt.neural import CNNClassifier, MLPClassifier
@@ -84,6 +94,13 @@ for name, r in results.items():
         f"{name:>26} {r['ece']:>6.3f} {r['confidence']:>10.3f} "
         f"{r['accuracy']:>9.3f} {r['clean accuracy']:>10.3f}"
     )
+# Short names for the verdict, and the plain network each is compared with.
+short = ["MLP", "label smoothing", "mixup", "CNN", "CutMix"]
+table = pd.DataFrame(
+    {"regularizer": short, "ECE": [r["ece"] for r in results.values()]}
+)
+pairs = {"label smoothing": "MLP", "mixup": "MLP", "CutMix": "CNN"}
+print(calibration_conclusion(table, noise_column="ECE", pairs=pairs))
 
 
 # %%

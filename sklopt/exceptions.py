@@ -83,9 +83,10 @@ class EarlyTerminationWarning(UserWarning):
 class TrainingInterruptedWarning(UserWarning):
     """Warned when a KeyboardInterrupt ends an ensemble's or a study's fit.
 
-    The members complete before the interrupt are kept, and the interrupt is re-raised. A neural
-    estimator interrupted in its own fit keeps the weights trained so far (and
-    ``history_``) and re-raises the interrupt without a warning.
+    The members complete before the interrupt are kept, and the interrupt is
+    re-raised. A neural estimator interrupted in its own fit keeps the
+    weights trained so far (and ``history_``) and re-raises the interrupt
+    without a warning.
 
     Examples
     --------

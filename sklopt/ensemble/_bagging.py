@@ -8,8 +8,8 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import column_or_1d, get_tags
 from sklearn.utils.metaestimators import available_if
 
-from sklopt.ensemble._bagging_base import _base_has, _BaseBagging, _member_proba
-from sklopt.ensemble._base import _check_classification_y
+from sklopt.ensemble._bagging_base import _base_has, _BaseBagging
+from sklopt.ensemble._base import _check_classification_y, _member_proba
 from sklopt.utils._docstrings import fill_doc
 from sklopt.utils._resampled_fits import as_given
 

@@ -17,8 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklopt.ensemble._base import (
     _BaseEstimatorMixin,
-    _class_columns,
     _draw_member_indices,
+    _member_proba,
     _resolve_max_features,
     _resolve_max_samples,
     _warn_interrupted,
@@ -45,23 +45,6 @@ from sklopt.utils._validation import (
     check_sample_weight,
     process_routing,
 )
-
-
-def _member_proba(member, X, classes, params=None):
-    """A member's class probabilities over the ensemble's ``classes``; a one-hot
-    vote when the member has no ``predict_proba``. ``params``: the routed
-    parameters of each member method (metadata routing)."""
-    params = params or {}
-    proba = np.zeros((X.shape[0], len(classes)))
-    if hasattr(member, "predict_proba"):
-        proba[:, _class_columns(member, classes)] = member.predict_proba(
-            X, **params.get("predict_proba", {})
-        )
-    else:
-        labels = member.predict(X, **params.get("predict", {}))
-        votes = np.searchsorted(classes, labels)
-        proba[np.arange(X.shape[0]), votes] = 1.0
-    return proba
 
 
 def _drawn_rows(seed, settings):

@@ -220,6 +220,23 @@ def _class_columns(member, classes):
     return np.searchsorted(classes, member_classes)
 
 
+def _member_proba(member, X, classes, params=None):
+    """A member's class probabilities over the ensemble's ``classes``; a one-hot
+    vote when the member has no ``predict_proba``. ``params``: the routed
+    parameters of each member method (metadata routing)."""
+    params = params or {}
+    proba = np.zeros((X.shape[0], len(classes)))
+    if hasattr(member, "predict_proba"):
+        proba[:, _class_columns(member, classes)] = member.predict_proba(
+            X, **params.get("predict_proba", {})
+        )
+    else:
+        labels = member.predict(X, **params.get("predict", {}))
+        votes = np.searchsorted(classes, labels)
+        proba[np.arange(X.shape[0]), votes] = 1.0
+    return proba
+
+
 def _resolve_max_samples(max_samples, n_samples, bootstrap, sample_weight=None):
     """Turn ``max_samples`` (None, int or fraction) into a number of rows.
 

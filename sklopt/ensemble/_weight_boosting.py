@@ -8,8 +8,8 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from sklopt.ensemble._base import (
     _check_classification_y,
-    _class_columns,
     _make_member,
+    _member_proba,
     _supports_sample_weight,
 )
 from sklopt.ensemble._weight_boosting_base import _BaseWeightBoosting
@@ -372,16 +372,9 @@ class AdaBoostClassifier(ClassifierMixin, _BaseWeightBoosting):
             Probabilities of each member, columns in the order of ``classes_``.
         """
         X = as_given(X, self._validate_predict_X(X))
-        out = np.zeros((len(self.estimators_), X.shape[0], self.n_classes_))
-        for i, member in enumerate(self.estimators_):
-            if hasattr(member, "predict_proba"):
-                out[i][:, _class_columns(member, self.classes_)] = member.predict_proba(
-                    X
-                )
-            else:
-                hit = member.predict(X)[:, np.newaxis] == self.classes_
-                out[i] = hit
-        return out
+        return np.stack(
+            [_member_proba(member, X, self.classes_) for member in self.estimators_]
+        )
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.

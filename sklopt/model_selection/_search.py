@@ -34,7 +34,11 @@ from sklopt.model_selection._search_fits import (
     end_message,
     replay_warnings,
 )
-from sklopt.model_selection._search_groups import offers_batching, plan_groups
+from sklopt.model_selection._search_groups import (
+    Group,
+    offers_batching,
+    plan_groups,
+)
 from sklopt.utils._validation import StrOptions, _fit_context, check_sample_weight
 
 
@@ -210,7 +214,7 @@ class _StackedSearchMixin:
                 f" totalling {n_candidates * n_splits} fits"
             )
         self._report_plan(groups, n_splits)
-        tasks = [g for g in groups if g.batched] + [
+        tasks = _stack_tasks(groups, n_splits, self.n_jobs) + [
             (g, c, s)
             for g in groups
             if not g.batched
@@ -241,9 +245,10 @@ class _StackedSearchMixin:
                 out[candidate.index][s], records = result
             else:
                 rows, fallback, records = result
-                if fallback:
-                    task.batched, task.reason = False, fallback
-                    fallbacks.append(task)
+                group = task.parent or task
+                if fallback and group.batched:
+                    group.batched, group.reason = False, fallback
+                    fallbacks.append(group)
                 for candidate, row in zip(task.candidates, rows):
                     out[candidate.index] = row
             packed.extend(records)
@@ -317,6 +322,38 @@ class _SearchState:
     def __init__(self):
         self.params, self.out, self.results = [], [], {}
         self.more = defaultdict(list)
+
+
+#: The fewest fits a stack of a split group trains: a smaller stack gains
+#: less from stacking than a second worker gives.
+MIN_PART_FITS = 8
+
+
+def _stack_tasks(groups, n_splits, n_jobs):
+    """The stacked groups as joblib tasks: each group whole, or, when there
+    are fewer groups than workers, split into parts of its candidates (each
+    part one stack on one worker, candidates dealt round robin so that the
+    parts cost alike), at least :data:`MIN_PART_FITS` fits a part."""
+    stacked = [g for g in groups if g.batched]
+    n_workers = effective_n_jobs(n_jobs)
+    if not stacked or n_workers <= len(stacked):
+        return stacked
+    tasks = []
+    for group in stacked:
+        n_fits = len(group.candidates) * n_splits
+        n_parts = min(
+            -(-n_workers // len(stacked)),
+            len(group.candidates),
+            max(1, n_fits // MIN_PART_FITS),
+        )
+        if n_parts == 1:
+            tasks.append(group)
+            continue
+        tasks.extend(
+            Group(group.candidates[i::n_parts], batched=True, parent=group)
+            for i in range(n_parts)
+        )
+    return tasks
 
 
 def _threads_per_task(n_jobs, n_tasks):

@@ -106,7 +106,13 @@ def recorded_warnings():
     :func:`replay_warnings`)."""
     with _LOCK:
         if _WARNINGS["depth"] == 0:
-            _WARNINGS["saved"] = (warnings.showwarning, warnings.filters[:])
+            shown = warnings.showwarning
+            if shown is _show:
+                # left installed by a thread's ``warnings.catch_warnings``
+                # that restored it after the last task had ended (the
+                # warnings module is not thread-safe): keep the original
+                shown = _WARNINGS["saved"][0]
+            _WARNINGS["saved"] = (shown, warnings.filters[:])
             warnings.showwarning = _show
             warnings.simplefilter("always")
         _WARNINGS["depth"] += 1

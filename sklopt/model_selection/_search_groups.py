@@ -83,6 +83,9 @@ class Group:
     batched: bool = False
     reason: str = ""
     invalid: bool = False
+    #: the group a part of it was cut from, to train on another worker
+    #: (None: a whole group)
+    parent: object = None
 
     @property
     def template(self):

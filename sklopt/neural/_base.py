@@ -491,7 +491,7 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         self.net_ = net
         self.device_ = str(net.device)
         self.history_ = _history_frame(net.history)
-        self.n_iter_ = int(self.history_["train_loss"].notna().sum())
+        self.n_iter_ = int((~np.isnan(self.history_["train_loss"].to_numpy())).sum())
         stopper = dict(net.callbacks_).get("early_stopping")
         if result.best_epoch is not None:
             self.best_epoch_ = int(result.best_epoch)
@@ -520,10 +520,14 @@ class _BaseNeural(BaseEstimator, metaclass=ABCMeta):
         if isinstance(history, pd.DataFrame):
             history = history.to_dict("records")
         for record in history or ():
-            net.history.new_epoch()
-            for key, value in record.items():
-                if not (isinstance(value, float) and np.isnan(value)):
-                    net.history.record(key, value)
+            # the rows skorch's History.new_epoch and record would make
+            row = {"batches": []}
+            row.update(
+                (key, value)
+                for key, value in record.items()
+                if not (isinstance(value, float) and value != value)  # NaN
+            )
+            net.history.append(row)
         net.stop_reason_ = result.stop_reason
         return net
 

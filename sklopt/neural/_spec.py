@@ -121,9 +121,11 @@ class _FitResult:
 
 
 def _history_frame(history):
-    """Per-epoch records as a DataFrame with :data:`HISTORY_COLUMNS`."""
-    rows = [{key: row.get(key, np.nan) for key in HISTORY_COLUMNS} for row in history]
-    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
-    if len(frame):
-        frame["epoch"] = frame["epoch"].astype(int)
-    return frame
+    """Per-epoch records as a DataFrame with :data:`HISTORY_COLUMNS`
+    (``epoch`` as integers, the others as floats, NaN where absent)."""
+    history = list(history)
+    columns = {"epoch": np.array([row["epoch"] for row in history], dtype=np.int64)}
+    for key in HISTORY_COLUMNS[1:]:
+        values = [row.get(key, np.nan) for row in history]
+        columns[key] = np.array(values, dtype=np.float64)
+    return pd.DataFrame(columns, copy=False)

@@ -304,6 +304,46 @@ def test_n_jobs_two_same_results_and_capped_threads(backend, data):
     assert_array_equal(two.cv_results_["mean_test_threads"], max(1, cpu_count() // 2))
 
 
+def test_one_group_is_split_across_workers(monkeypatch, data):
+    """With more workers than stacked groups, a group's candidates are
+    dealt to several stacks, one a worker: the results are those of one
+    stack, and ``batched_groups_`` still lists the one group."""
+    from joblib import parallel_backend
+
+    from sklopt.model_selection import _search as search_module
+
+    X, y = data
+    grid = {"lr": [0.01, 0.02, 0.05, 0.1]}  # 12 fits: two parts of 6
+    one = GridSearchCV(_net(), grid, cv=CV).fit(X, y)
+    parts = []
+    split = search_module._stack_tasks
+
+    def spy(groups, n_splits, n_jobs):
+        tasks = split(groups, n_splits, n_jobs)
+        parts.extend(sorted(c.index for c in t.candidates) for t in tasks)
+        return tasks
+
+    monkeypatch.setattr(search_module, "MIN_PART_FITS", 6)
+    monkeypatch.setattr(search_module, "_stack_tasks", spy)
+    with parallel_backend("threading"):
+        two = GridSearchCV(_net(), grid, cv=CV, n_jobs=2).fit(X, y)
+    assert parts == [[0, 2], [1, 3]]
+    assert two.batched_groups_ == one.batched_groups_
+    assert two.batched_groups_[0]["candidates"] == [0, 1, 2, 3]
+    assert_allclose(
+        two.cv_results_["mean_test_score"],
+        one.cv_results_["mean_test_score"],
+        atol=0.002,
+    )
+    assert two.best_params_ == one.best_params_
+    # below the part size a group stays whole
+    parts.clear()
+    monkeypatch.setattr(search_module, "MIN_PART_FITS", 7)
+    with parallel_backend("threading"):
+        GridSearchCV(_net(), grid, cv=CV, n_jobs=2).fit(X, y)
+    assert parts == [[0, 1, 2, 3]]
+
+
 def test_batched_true_raises_when_some_fit_cannot_be_stacked(data):
     import torch
 

@@ -562,10 +562,10 @@ def test_training_steps_never_read_from_the_device(monkeypatch, clf_data):
     _fit_batched_only(_clf(**_EVERY_PATH), X, y)
     assert groups and reads == []
     assert any(padded) and not all(padded)
-    # members with different numbers of batches (several runs), one group
-    # pair (decayed weights, the rest)
+    # members with different numbers of batches (several runs), one group:
+    # the step applies the weight decay itself
     assert max(runs for runs, _ in groups) > 1
-    assert {n for _, n in groups} == {2}
+    assert {n for _, n in groups} == {1}
 
 
 @pytest.mark.slow
@@ -586,6 +586,62 @@ def test_full_matrix(optimizer, params, clf_data):
     X, y = clf_data
     batched, apart = _fit_both(_clf(optimizer=optimizer, max_epochs=6, **params), X, y)
     _assert_same(batched, apart, X)
+
+
+@pytest.mark.slow
+def test_long_run_members_with_own_regularizers_match_separate_fits():
+    """40 epochs on digits with 20 % noisy labels (the CLI's regularizer
+    study): members with different regularizers in one stack follow their
+    separate fits epoch by epoch. Momentum SGD, whose steps do not amplify
+    float32 rounding as Adam's division by a running root mean square
+    does; measured: the largest relative difference of a training loss was
+    5e-8 over the 40 epochs (Adam: up to 2e-4, as large as a stack of one
+    member's, and the same accuracy to 5e-4)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:800] / 16.0
+    rng = np.random.RandomState(0)
+    y = y[:800].copy()
+    flipped = rng.rand(len(y)) < 0.2
+    y[flipped] = rng.randint(0, 10, flipped.sum())
+    base = MLPClassifier(
+        (32,),
+        optimizer="momentum",
+        lr=0.02,
+        batch_size=64,
+        max_epochs=40,
+        device="cpu",
+        random_state=0,
+    )
+    settings = [
+        {},
+        {"dropout": 0.3},
+        {"weight_decay": 1e-3},
+        {"l1": 1e-4},
+        {"input_noise": 0.1, "weight_noise": 0.01},
+        {"label_smoothing": 0.1},
+        {"mixup_alpha": 0.2},
+    ]
+    members = [clone(base).set_params(**p) for p in settings]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        stacked = base._fit_batched(X, y, members, [np.arange(len(X))] * len(members))
+        apart = [clone(m).fit(X, y) for m in members]
+    for params, one, other in zip(settings, stacked, apart, strict=True):
+        assert_allclose(
+            one.history_["train_loss"],
+            other.history_["train_loss"],
+            rtol=1e-5,
+            err_msg=str(params),
+        )
+        assert_allclose(
+            one.predict_proba(X),
+            other.predict_proba(X),
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=str(params),
+        )
 
 
 @pytest.mark.slow

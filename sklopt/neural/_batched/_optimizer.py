@@ -6,6 +6,31 @@ from sklopt.neural._batched._layers import _member_value
 from sklopt.neural._batched._vector import _VectorOptimizer
 from sklopt.neural._rules import _optimizer_arguments
 
+#: Torch optimizers whose ``weight_decay`` adds ``weight_decay * W`` to the
+#: gradient before the update (their L2 form): the stacked step applies each
+#: member's decay itself, in one vectorised operation per weight, so that
+#: members differing only in weight decay share one parameter group.
+_GRADIENT_DECAY = (
+    torch.optim.SGD,
+    torch.optim.Adagrad,
+    torch.optim.Adadelta,
+    torch.optim.RMSprop,
+)
+
+
+def _decay_rule(optimizer_class, kwargs):
+    """How the stacked step applies the weight decay of ``optimizer_class``:
+    ``'gradient'`` (L2: ``g + wd * W``), ``'decoupled'`` (AdamW: ``W <- W (1
+    - lr wd)`` before the update), or None (left to the optimizer: a class
+    whose rule is not known)."""
+    if optimizer_class in _GRADIENT_DECAY:
+        return "gradient"
+    if optimizer_class is torch.optim.Adam:
+        return "decoupled" if kwargs.get("decoupled_weight_decay") else "gradient"
+    if optimizer_class is torch.optim.AdamW:
+        return "decoupled"
+    return None
+
 
 def _runs(keys):
     """Contiguous runs ``(start, stop)`` of equal ``keys``."""
@@ -35,15 +60,22 @@ class _StackedOptimizer:
     """
 
     def __init__(self, specs, stack, keys):
-        settings, lrs = [], []
+        settings, lrs, decays = [], [], []
         for spec in specs:
             optimizer_class, kwargs, weight_decay = _optimizer_arguments(
                 spec.optimizer, spec.optimizer_constants
             )
             lrs.append(kwargs.pop("lr", None))
             kwargs.pop("weight_decay", None)  # set per parameter group
+            decays.append(weight_decay)
             settings.append((weight_decay, tuple(sorted(kwargs.items()))))
         self.optimizer_class = optimizer_class
+        #: how the step applies the weight decay itself (None: the optimizer
+        #: does, one parameter group per distinct decay)
+        self.decay_rule = _decay_rule(optimizer_class, kwargs) if any(decays) else None
+        if self.decay_rule is not None:
+            settings = [(0.0, constants) for _, constants in settings]
+        self.member_decays = decays
         #: distinct (weight decay, other constants) of the members
         self.settings = list(dict.fromkeys(settings))
         self.setting_ids = [self.settings.index(s) for s in settings]
@@ -208,10 +240,41 @@ class _StackedOptimizer:
             for group in self.optimizer.param_groups[groups]:
                 group["lr"] = lrs[self.runs[runs[0]][0]]
 
+    def _decay(self, grads, start):
+        """Each member's weight decay of its decayed weights, applied by the
+        step (see :data:`_GRADIENT_DECAY`): one operation per weight for all
+        members ``start:``, with the same float32 arithmetic as the
+        optimizer's own ``grad + wd * W`` or ``W * (1 - lr * wd)``."""
+        decays = self.member_decays[start:]
+        if not any(decays):
+            return
+        params = self.stack.params
+        if self.decay_rule == "decoupled":
+            lrs = self.member_lrs[start:]
+            factors = [1.0 - lr * wd for lr, wd in zip(lrs, decays)]
+            factor = _member_constant(factors, params)
+            for name in self.stack.decayed:
+                value = params[name][start:]
+                if torch.is_tensor(factor):
+                    value.mul_(factor.view(-1, *[1] * (value.dim() - 1)))
+                else:
+                    value.mul_(factor)
+            return
+        decay = _member_constant(decays, params)
+        for name in self.stack.decayed:
+            value = params[name][start:]
+            if torch.is_tensor(decay):
+                grads[name].addcmul_(value, decay.view(-1, *[1] * (value.dim() - 1)))
+            else:
+                grads[name].add_(value, alpha=decay)
+
     def step(self, grads, start):
         """Update members ``start:`` with their gradients
         (``{name: (K - start, *shape)}``); the members before ``start`` (whole
         runs: they have no batch in this step) keep their weights and state."""
+        if self.decay_rule is not None:
+            with torch.no_grad():
+                self._decay(grads, start)
         self._set_grads(grads, start)
         try:
             self.optimizer.step()
@@ -274,7 +337,17 @@ class _StackedOptimizer:
         self.keys = [self.keys[k] for k in keep]
         self.setting_ids = [self.setting_ids[k] for k in keep]
         self.member_lrs = [self.member_lrs[k] for k in keep]
+        self.member_decays = [self.member_decays[k] for k in keep]
         self._build(states)
+
+
+def _member_constant(values, params):
+    """A float shared by the members, or a float32 tensor of one value per
+    member on the stack's device."""
+    if all(v == values[0] for v in values):
+        return float(values[0])
+    device = next(iter(params.values())).device
+    return torch.tensor(values, dtype=torch.float32, device=device)
 
 
 #: Device types on which members whose optimizer constants differ share one

@@ -4,6 +4,7 @@ the fitted members built from the results."""
 
 import copy
 import dataclasses
+import functools
 
 import numpy as np
 import torch
@@ -370,10 +371,23 @@ def _member_names(module_spec, spec):
     module_class, kwargs = module_spec
     if kwargs == spec.module_kwargs:
         return None
+    stack_items = tuple(sorted(kwargs.items()))
+    member_items = tuple(sorted(spec.module_kwargs.items()))
+    try:
+        return dict(_renaming(module_class, stack_items, member_items))
+    except TypeError:  # an unhashable module argument: not cached
+        return dict(_renaming.__wrapped__(module_class, stack_items, member_items))
+
+
+@functools.lru_cache(maxsize=64)
+def _renaming(module_class, stack_items, member_items):
+    """``(stack name, member name)`` pairs of the modules built with the
+    keyword arguments ``stack_items`` and ``member_items`` (on the meta
+    device: no weights are made)."""
     with torch.device("meta"):
-        stack_keys = list(module_class(**kwargs).state_dict())
-        member_keys = list(spec.make_module().state_dict())
-    return dict(zip(stack_keys, member_keys, strict=True))
+        stack_keys = list(module_class(**dict(stack_items)).state_dict())
+        member_keys = list(module_class(**dict(member_items)).state_dict())
+    return tuple(zip(stack_keys, member_keys, strict=True))
 
 
 def _build_member(module_spec, plan):

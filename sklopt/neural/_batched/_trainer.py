@@ -247,7 +247,7 @@ class _BatchedTrainer:
                     params[name] = leaves[name] + noise * _along(weight_noise, noise)
                 else:
                     params[name] = torch.add(leaves[name], noise, alpha=weight_noise)
-        batch.dropout = self._dropout_masks(members, x.shape[1], batch.counts, settings)
+        batch.dropout = self._dropout_masks(members, batch, settings)
         output = stack.forward(params, x, start=start, training=True, batch=batch)
         losses = self._member_losses(output, target, weight, batch)
         names = list(leaves)
@@ -320,23 +320,30 @@ class _BatchedTrainer:
                 value[k] = drawn.t() if transposed else drawn
         return noise
 
-    def _dropout_masks(self, members, width, counts, settings):
-        """Scaled keep-masks of every dropout layer, per member from its
-        ``dropout`` stream in forward order; padding rows, and members
-        without dropout, keep everything."""
+    def _dropout_masks(self, members, batch, settings):
+        """Scaled keep-masks of every dropout layer: per member, uniforms
+        drawn from its ``dropout`` stream in forward order into its real rows
+        (as :class:`~sklopt.neural._modules._Dropout` draws them), compared
+        with its keep probability in one operation for all members; padding
+        rows, and members without dropout, keep everything."""
         if not any(settings.dropout) or not self.stack.dropout_shapes:
             return None
+        width, counts = batch.x.shape[1], batch.counts
+        keep, scale = settings.dropout_keep, settings.dropout_scale
         masks = []
         for shape in self.stack.dropout_shapes:
-            mask = torch.ones(len(members), width, *shape, device=self.device)
+            # zeros: below every keep probability (members without dropout
+            # keep 1 with scale 1)
+            uniform = torch.zeros(len(members), width, *shape, device=self.device)
             for k, m in enumerate(members):
-                p = settings.dropout[k]
-                if not p:
-                    continue
-                keep = 1.0 - p
-                # drawn in place into the member's real rows (contiguous)
-                drawn = mask[k, : counts[k]]
-                drawn.bernoulli_(keep, generator=m.streams.dropout).mul_(1.0 / keep)
+                if settings.dropout[k]:
+                    # drawn in place into the member's real rows (contiguous)
+                    uniform[k, : counts[k]].uniform_(generator=m.streams.dropout)
+            # in place: 1.0 where kept, 0.0 where dropped, then scaled
+            mask = uniform.lt_(_along(keep, uniform)).mul_(_along(scale, uniform))
+            if batch.mask is not None:
+                rows = batch.mask.view(*batch.mask.shape, *[1] * len(shape))
+                mask = torch.where(rows > 0, mask, 1.0)
             masks.append(mask)
         return masks
 
@@ -639,6 +646,10 @@ class _StepSettings:
             [r.clip_grad_norm for r in recipes], device, missing=float("inf")
         )
         self.dropout = [m.spec.dropout for m in members]
+        if any(self.dropout):
+            keep = [1.0 - (p or 0.0) for p in self.dropout]
+            self.dropout_keep = torch.tensor(keep, device=device)
+            self.dropout_scale = torch.tensor([1.0 / k for k in keep], device=device)
 
     def smooth(self, target):
         """Soft targets of integer labels ``target`` (K', B) or of label

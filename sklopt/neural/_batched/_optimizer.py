@@ -76,6 +76,8 @@ class _StackedOptimizer:
         if self.decay_rule is not None:
             settings = [(0.0, constants) for _, constants in settings]
         self.member_decays = decays
+        #: per-member decay constants of members ``start:``, by ``start``
+        self._decay_cache = {}
         #: distinct (weight decay, other constants) of the members
         self.settings = list(dict.fromkeys(settings))
         self.setting_ids = [self.settings.index(s) for s in settings]
@@ -230,6 +232,7 @@ class _StackedOptimizer:
         lrs = list(lrs)
         if lrs == self.member_lrs:
             return
+        self._decay_cache = {}
         if self._partition(lrs) != (self.runs, self.lr_runs):
             states = self._stacked_states()
             self.member_lrs = lrs
@@ -249,10 +252,17 @@ class _StackedOptimizer:
         if not any(decays):
             return
         params = self.stack.params
+        cached = self._decay_cache.get(start)
+        if cached is None:
+            if self.decay_rule == "decoupled":
+                lrs = self.member_lrs[start:]
+                values = [1.0 - lr * wd for lr, wd in zip(lrs, decays)]
+            else:
+                values = decays
+            # one host-to-device copy per stack composition, not per step
+            cached = self._decay_cache[start] = _member_constant(values, params)
         if self.decay_rule == "decoupled":
-            lrs = self.member_lrs[start:]
-            factors = [1.0 - lr * wd for lr, wd in zip(lrs, decays)]
-            factor = _member_constant(factors, params)
+            factor = cached
             for name in self.stack.decayed:
                 value = params[name][start:]
                 if torch.is_tensor(factor):
@@ -260,7 +270,7 @@ class _StackedOptimizer:
                 else:
                     value.mul_(factor)
             return
-        decay = _member_constant(decays, params)
+        decay = cached
         for name in self.stack.decayed:
             value = params[name][start:]
             if torch.is_tensor(decay):
@@ -338,6 +348,7 @@ class _StackedOptimizer:
         self.setting_ids = [self.setting_ids[k] for k in keep]
         self.member_lrs = [self.member_lrs[k] for k in keep]
         self.member_decays = [self.member_decays[k] for k in keep]
+        self._decay_cache = {}
         self._build(states)
 
 

@@ -213,8 +213,9 @@ class _StackedSearchMixin:
                 f"Fitting {n_splits} folds for each of {n_candidates} candidates,"
                 f" totalling {n_candidates * n_splits} fits"
             )
-        self._report_plan(groups, n_splits)
-        tasks = _stack_tasks(groups, n_splits, self.n_jobs) + [
+        stacks = _stack_tasks(groups, n_splits, self.n_jobs)
+        self._report_plan(groups, n_splits, stacks)
+        tasks = stacks + [
             (g, c, s)
             for g in groups
             if not g.batched
@@ -258,17 +259,19 @@ class _StackedSearchMixin:
         replay_warnings(packed, n_fits=n_candidates * n_splits, owner=owner)
         return [result for row in out for result in row]
 
-    def _report_plan(self, groups, n_splits):
+    def _report_plan(self, groups, n_splits, stacks):
         """``verbose``: how each group is trained."""
         if not self.verbose:
             return
         owner = type(self).__name__
         for number, group in enumerate(groups):
-            how = (
-                "trained as one stacked model"
-                if group.batched
-                else f"fitted one by one: {group.reason}"
-            )
+            n_parts = sum(task.parent is group for task in stacks)
+            if n_parts:
+                how = f"trained as {n_parts} stacked models, one per worker"
+            elif group.batched:
+                how = "trained as one stacked model"
+            else:
+                how = f"fitted one by one: {group.reason}"
             print(
                 f"[{owner}] group {number + 1} of {len(groups)} "
                 f"({len(group.candidates)} candidates, "

@@ -8,7 +8,9 @@ scores (log-loss) are compared at 1e-4 and accuracies at the 0.002 of the
 parity requirement.
 """
 
+import io
 import warnings
+from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
@@ -325,9 +327,10 @@ def test_one_group_is_split_across_workers(monkeypatch, data):
 
     monkeypatch.setattr(search_module, "MIN_PART_FITS", 6)
     monkeypatch.setattr(search_module, "_stack_tasks", spy)
-    with parallel_backend("threading"):
-        two = GridSearchCV(_net(), grid, cv=CV, n_jobs=2).fit(X, y)
+    with parallel_backend("threading"), redirect_stdout(io.StringIO()) as out:
+        two = GridSearchCV(_net(), grid, cv=CV, n_jobs=2, verbose=1).fit(X, y)
     assert parts == [[0, 2], [1, 3]]
+    assert "trained as 2 stacked models, one per worker" in out.getvalue()
     assert two.batched_groups_ == one.batched_groups_
     assert two.batched_groups_[0]["candidates"] == [0, 1, 2, 3]
     assert_allclose(

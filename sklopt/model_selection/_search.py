@@ -33,6 +33,7 @@ from sklopt.model_selection._search_fits import (
     _parallel_stack,
     end_message,
     replay_warnings,
+    warnings_kept,
 )
 from sklopt.model_selection._search_groups import (
     Group,
@@ -224,20 +225,21 @@ class _StackedSearchMixin:
         ]
         threads = _threads_per_task(self.n_jobs, len(tasks))
         fit_kwargs = dict(kwargs, caller=self)
-        results = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)(
-            _delayed_task(
-                task,
-                base,
-                X,
-                y,
-                splits,
-                fit_kwargs,
-                threads,
-                self.batched,
-                n_candidates,
+        with warnings_kept():
+            results = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)(
+                _delayed_task(
+                    task,
+                    base,
+                    X,
+                    y,
+                    splits,
+                    fit_kwargs,
+                    threads,
+                    self.batched,
+                    n_candidates,
+                )
+                for task in tasks
             )
-            for task in tasks
-        )
         out = [[None] * n_splits for _ in range(n_candidates)]
         packed, fallbacks = [], []
         for task, result in zip(tasks, results):

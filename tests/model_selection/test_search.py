@@ -327,8 +327,11 @@ def test_one_group_is_split_across_workers(monkeypatch, data):
 
     monkeypatch.setattr(search_module, "MIN_PART_FITS", 6)
     monkeypatch.setattr(search_module, "_stack_tasks", spy)
+    shown, filters = warnings.showwarning, warnings.filters[:]
     with parallel_backend("threading"), redirect_stdout(io.StringIO()) as out:
         two = GridSearchCV(_net(), grid, cv=CV, n_jobs=2, verbose=1).fit(X, y)
+    # the worker threads' warning state does not outlive the search
+    assert warnings.showwarning is shown and warnings.filters == filters
     assert parts == [[0, 2], [1, 3]]
     assert "trained as 2 stacked models, one per worker" in out.getvalue()
     assert two.batched_groups_ == one.batched_groups_

@@ -33,7 +33,6 @@ from sklopt.model_selection._search_fits import (
     _parallel_stack,
     end_message,
     replay_warnings,
-    warnings_kept,
 )
 from sklopt.model_selection._search_groups import (
     Group,
@@ -41,6 +40,7 @@ from sklopt.model_selection._search_groups import (
     plan_groups,
 )
 from sklopt.utils._validation import StrOptions, _fit_context, check_sample_weight
+from sklopt.utils._warnings import warning_state_kept
 
 
 class _StackedSearchMixin:
@@ -225,7 +225,7 @@ class _StackedSearchMixin:
         ]
         threads = _threads_per_task(self.n_jobs, len(tasks))
         fit_kwargs = dict(kwargs, caller=self)
-        with warnings_kept():
+        with warning_state_kept():
             results = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)(
                 _delayed_task(
                     task,

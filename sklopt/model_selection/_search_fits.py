@@ -129,32 +129,6 @@ def recorded_warnings():
                 warnings._filters_mutated()
 
 
-@contextlib.contextmanager
-def warnings_kept():
-    """The caller's warning filters and ``showwarning``, as they were, after
-    the block (around the search's joblib call).
-
-    Under a thread-based backend, scikit-learn's task wrapper enters a
-    ``warnings.catch_warnings`` in each worker thread before the task starts
-    recording; a wrapper that entered while another task was recording
-    restores that task's state ("always", the recording hook) when it ends,
-    after the last task has put the caller's state back. The warnings module
-    is process-wide and not thread-safe, so the search puts it back once
-    more when every task is done.
-    """
-    shown, filters = warnings.showwarning, warnings.filters[:]
-    if shown is _show:
-        shown = _WARNINGS["saved"][0]
-    try:
-        yield
-    finally:
-        with _LOCK:
-            if _WARNINGS["depth"] == 0:
-                warnings.showwarning = shown
-                warnings.filters[:] = filters
-                warnings._filters_mutated()
-
-
 def replay_warnings(packed, *, n_fits, owner):
     """Show each distinct warning of the search's tasks once, pointed at the
     user's call, with how many times the fits raised it."""

@@ -50,6 +50,7 @@ from sklearn.utils.validation import has_fit_parameter
 
 from sklopt.utils._batching import offers_batching, resolve_batched
 from sklopt.utils._random import MAX_SEED
+from sklopt.utils._warnings import warning_state_kept
 
 # Members per joblib task when working in parallel. Fewer, larger tasks cost
 # less dispatch time; a bound on the task size keeps the parent's transient
@@ -516,8 +517,9 @@ def _fit_one_by_one(setup, members, n_members, n_jobs):
     # The tasks are batched already; larger joblib batches would only hold
     # more results in flight.
     parallel = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")
-    for task in parallel(tasks):
-        yield from task
+    with warning_state_kept():
+        for task in parallel(tasks):
+            yield from task
 
 
 # --- warnings of the members ----------------------------------------------------

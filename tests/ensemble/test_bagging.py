@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import ensemble as sk
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_friedman1
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
@@ -484,3 +485,21 @@ def test_sample_weight_routed_through_pipeline_and_grid_search(Ensemble, clf_dat
         clone(search.best_estimator_).fit(X, y, weight).estimators_samples_,
     ):
         assert_array_equal(a, b)
+
+
+def test_threading_backend_leaves_the_warning_state_as_it_was(clf_data, recwarn):
+    """Each member's fit records its warnings inside the worker thread of a
+    thread-based backend; the caller's filters and ``showwarning`` are the
+    same after the fit (the warnings module is process-wide)."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = clf_data
+    base = LogisticRegression(max_iter=1)  # a ConvergenceWarning per member
+    shown, filters = warnings.showwarning, warnings.filters[:]
+    with joblib.parallel_config(backend="threading"):
+        BaggingClassifier(base, n_estimators=16, n_jobs=2, random_state=0).fit(X, y)
+    assert warnings.showwarning is shown
+    assert warnings.filters == filters
+    assert any(issubclass(w.category, ConvergenceWarning) for w in recwarn)

@@ -19,6 +19,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 
+from sklopt.utils._batching import concat_rows, same_value, stack_structure
+
 
 class _Recorder(BaseEstimator):
     """Stands in for the network at the end of a model: its fit keeps the
@@ -55,17 +57,12 @@ def _with_recorder(model):
 
 
 def _structure(net):
-    """What must be equal for networks to share one stack: the class and
-    every parameter that is not per-member."""
-    hook = getattr(net, "_stacking_params", None)
-    if hook is None or not hasattr(net, "_fit_batched"):
+    """What must be equal for networks to share one stack
+    (:func:`~sklopt.utils._batching.stack_structure`), or None for an
+    estimator that cannot be stacked."""
+    if not (hasattr(net, "_stacking_params") and hasattr(net, "_fit_batched")):
         return None
-    free = hook()
-    params = net.get_params(deep=False)
-    return (
-        type(net),
-        repr(sorted((k, repr(v)) for k, v in params.items() if k not in free)),
-    )
+    return stack_structure(net)
 
 
 def _fit_group(nets, data):
@@ -76,12 +73,8 @@ def _fit_group(nets, data):
 
     start = time.perf_counter()
     if len(nets) > 1:
-        X = np.concatenate([np.asarray(d.X_) for d in data])
+        X, rows = concat_rows([d.X_ for d in data])
         y = np.concatenate([np.asarray(d.y_) for d in data])
-        rows, offset = [], 0
-        for d in data:
-            rows.append(np.arange(offset, offset + len(d.y_)))
-            offset += len(d.y_)
         weights = None
         if any(d.sample_weight_ is not None for d in data):
             weights = [d.sample_weight_ for d in data]
@@ -132,11 +125,14 @@ def fit_models(models, datasets, *, n_jobs=None):
     groups, keys = [], []
     for i, net in enumerate(nets):
         key = _structure(net)
-        if key is not None and key in keys:
-            groups[keys.index(key)].append(i)
-        else:
+        match = None
+        if key is not None:
+            match = next((g for g, k in enumerate(keys) if same_value(k, key)), None)
+        if match is None:
             groups.append([i])
             keys.append(key)
+        else:
+            groups[match].append(i)
     jobs = (
         delayed(_fit_group)(
             [nets[i] for i in group],

@@ -27,7 +27,6 @@ import traceback
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from joblib import logger
 from sklearn.base import clone
 from sklearn.model_selection._validation import _fit_and_score, _score
@@ -35,6 +34,7 @@ from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, _num_samples
 
 from sklopt.exceptions import DivergenceError, NotBatchableError
+from sklopt.utils._batching import concat_rows
 
 # --- torch threads and warnings of a task ----------------------------------
 
@@ -277,7 +277,7 @@ class _StackData:
             self.X, self.y = X, y
             fold_rows = [np.asarray(train) for train, _ in splits]
         else:
-            parts, targets, fold_rows, offset = [], [], [], 0
+            parts, targets = [], []
             for s, (train, _) in enumerate(splits):
                 X_train, y_train = _safe_split(template.estimator, X, y, train)
                 start = time.time()
@@ -286,9 +286,8 @@ class _StackData:
                 self.prefix_time[s] = time.time() - start
                 self.prefixes[s] = prefix
                 targets.append(np.asarray(y_train))
-                fold_rows.append(np.arange(offset, offset + _num_samples(parts[-1])))
-                offset += _num_samples(parts[-1])
-            self.X, self.y = _concat_rows(parts), np.concatenate(targets)
+            self.X, fold_rows = concat_rows(parts)
+            self.y = np.concatenate(targets)
         self.member_rows = fold_rows * n_candidates
         self.member_weights = None
         if any(w is not None for w in fold_weights):
@@ -305,17 +304,6 @@ class _StackData:
             (candidate.last_step, member)
         ]
         return pipeline
-
-
-def _concat_rows(parts):
-    """Stack the per-fold outputs of the Pipeline's earlier steps."""
-    if all(sp.issparse(p) for p in parts):
-        return sp.vstack(parts, format="csr")
-    if all(hasattr(p, "iloc") for p in parts):
-        import pandas as pd
-
-        return pd.concat(parts, ignore_index=True)
-    return np.concatenate([np.asarray(p) for p in parts])
 
 
 def _score_member(estimator, X, y, train, test, fit_time, kwargs):

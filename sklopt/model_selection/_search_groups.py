@@ -19,24 +19,17 @@ settings or device do not allow it, fit parameters other than
 
 import dataclasses
 
-import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import _routing_enabled
 
-from sklopt.utils._batching import batched_reason, offers_batching, resolve_batched
-
-# The per-member parameters of estimators whose ``_stacking_params`` hook is
-# missing: copies that differ in their seed only.
-_DEFAULT_STACKING_PARAMS = frozenset({"random_state"})
-
-
-def stacking_params(final):
-    """Names of the parameters that may differ between members of one stack."""
-    hook = getattr(final, "_stacking_params", None)
-    if hook is None:
-        return _DEFAULT_STACKING_PARAMS
-    return frozenset(hook())
+from sklopt.utils._batching import (
+    batched_reason,
+    offers_batching,
+    resolve_batched,
+    same_value,
+    stack_structure,
+)
 
 
 @dataclasses.dataclass(eq=False)
@@ -60,12 +53,7 @@ class Candidate:
         the final estimator and its parameters other than the per-member
         ones, and the Pipeline around it (its own parameters and the steps
         before the last)."""
-        params = self.final.get_params(deep=False)
-        per_member = stacking_params(self.final)
-        key = {
-            "type": type(self.final),
-            "final": {k: v for k, v in params.items() if k not in per_member},
-        }
+        key = {"final": stack_structure(self.final)}
         if self.last_step is not None:
             pipeline = self.estimator.get_params(deep=False)
             pipeline.pop("steps")
@@ -100,31 +88,6 @@ class Group:
             "batched": self.batched,
             "reason": self.reason,
         }
-
-
-def same_value(a, b):
-    """Equal parameter values. Estimators are equal when they are of one
-    type with equal parameters (``clone`` makes copies that are not ``==``);
-    other objects without ``==`` (a stateful callable, say) when their
-    attributes are equal."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if hasattr(a, "get_params") and not isinstance(a, type):
-        return same_value(a.get_params(deep=False), b.get_params(deep=False))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(map(same_value, a, b))
-    if isinstance(a, np.ndarray):
-        return a.shape == b.shape and bool(np.array_equal(a, b))
-    try:
-        if bool(a == b):
-            return True
-    except (TypeError, ValueError):
-        return False
-    return hasattr(a, "__dict__") and same_value(vars(a), vars(b))
 
 
 def describe(base, index, params):

@@ -9,10 +9,24 @@ duck-typed hooks, so that neither subpackage imports torch:
   ``_batched_unsupported_reason()`` says why its settings do not allow it
   (None when they do);
 * the optional ``_batched_auto_reason()`` says why batching would not pay on
-  its device (asked for ``batched='auto'`` only).
+  its device (asked for ``batched='auto'`` only);
+* the optional ``_stacking_params()`` names the parameters that may differ
+  between the members of one stack (per-member hyperparameters).
+
+The rules every caller of ``_fit_batched`` shares live here: which copies
+may share a stack (:func:`stack_structure`, compared with
+:func:`same_value`) and how the datasets of a stack's members become one X
+(:func:`concat_rows`).
 """
 
+import numpy as np
+import scipy.sparse as sp
+
 from sklopt.exceptions import NotBatchableError
+
+# The per-member parameters of estimators whose ``_stacking_params`` hook is
+# missing: copies that differ in their seed only.
+_DEFAULT_STACKING_PARAMS = frozenset({"random_state"})
 
 # (past participle, present participle) of the verbs in the messages
 _VERB_FORMS = {"train": ("trained", "Training"), "fit": ("fitted", "Fitting")}
@@ -88,3 +102,74 @@ def resolve_batched(batched, estimator, extra=None, *, items, verb, owner, verbo
     if verbose and offers_batching(estimator):
         print(f"[{owner}] {doing} the {items} one by one: {reason}.")
     return False
+
+
+def stacking_params(estimator):
+    """Names of the parameters that may differ between members of one stack
+    (the ``_stacking_params()`` hook; ``random_state`` without it)."""
+    hook = getattr(estimator, "_stacking_params", None)
+    if hook is None:
+        return _DEFAULT_STACKING_PARAMS
+    return frozenset(hook())
+
+
+def stack_structure(estimator):
+    """What must be equal (:func:`same_value`) for copies of estimators to
+    share one stack: the type and every parameter that is not per-member."""
+    params = estimator.get_params(deep=False)
+    per_member = stacking_params(estimator)
+    return {
+        "type": type(estimator),
+        "params": {k: v for k, v in params.items() if k not in per_member},
+    }
+
+
+def same_value(a, b):
+    """Equal parameter values.
+
+    Estimators are equal when they are of one type with equal parameters
+    (``clone`` makes copies that are not ``==``); dicts, lists and tuples
+    item by item; arrays element by element; other values by ``==``
+    (``1 == 1.0``); objects without a useful ``==`` (a stateful callable,
+    which ``clone`` deep-copies) when they are of one type with equal
+    attributes.
+    """
+    if a is b:
+        return True
+    same_type = type(a) is type(b)
+    if same_type and hasattr(a, "get_params") and not isinstance(a, type):
+        return same_value(a.get_params(deep=False), b.get_params(deep=False))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            same_type
+            and a.keys() == b.keys()
+            and all(same_value(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return same_type and len(a) == len(b) and all(map(same_value, a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return same_type and a.shape == b.shape and bool(np.array_equal(a, b))
+    try:
+        if bool(a == b):
+            return True
+    except (TypeError, ValueError):
+        return False
+    return same_type and hasattr(a, "__dict__") and same_value(vars(a), vars(b))
+
+
+def concat_rows(parts):
+    """One X of the rows of ``parts`` (arrays, sparse matrices or
+    DataFrames, one per member or fold) and each part's row indices in it."""
+    if all(sp.issparse(p) for p in parts):
+        X = sp.vstack(parts, format="csr")
+    elif all(hasattr(p, "iloc") for p in parts):
+        import pandas as pd
+
+        X = pd.concat(parts, ignore_index=True)
+    else:
+        X = np.concatenate([np.asarray(p) for p in parts])
+    rows, offset = [], 0
+    for part in parts:
+        rows.append(np.arange(offset, offset + part.shape[0]))
+        offset += part.shape[0]
+    return X, rows

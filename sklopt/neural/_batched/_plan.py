@@ -19,6 +19,7 @@ from sklopt.neural._losses import _normalize_weights
 from sklopt.neural._modules import _Dropout
 from sklopt.neural._rules import _n_batches, _warn_not_converged, _warn_restored
 from sklopt.neural._spec import _FitResult
+from sklopt.utils._batching import same_value
 
 #: Working memory (bytes) of one stack; larger groups of members are trained
 #: as several stacks, one after the other.
@@ -165,29 +166,13 @@ def _check_members(template, members):
                 f"got {type(member).__name__} next to {type(template).__name__}."
             )
         differ = [
-            k for k in params if k not in free and not _same_value(params[k], other[k])
+            k for k in params if k not in free and not same_value(params[k], other[k])
         ]
         if differ:
             raise NotBatchableError(
                 "batched training needs members that differ only in "
                 f"{sorted(free)}; these parameters differ: {differ}."
             )
-
-
-def _same_value(a, b):
-    """Equal parameter values; ``clone`` deep-copies non-estimator objects
-    (a stateful augmentation callable, say), so copies with equal
-    attributes count as the same value."""
-    if a is b:
-        return True
-    try:
-        if bool(a == b):
-            return True
-    except (TypeError, ValueError):
-        return False
-    if type(a) is not type(b) or not hasattr(a, "__dict__"):
-        return False
-    return _same_value(vars(a), vars(b))
 
 
 def _fit_members_batched(

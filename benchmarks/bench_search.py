@@ -28,6 +28,7 @@ Usage::
 
     PYTHONPATH=$PWD python benchmarks/bench_search.py [--repeats 3]
     PYTHONPATH=$PWD python benchmarks/bench_search.py --only grid --repeats 1
+    PYTHONPATH=$PWD python benchmarks/bench_search.py --only grid --device cuda
 
 Peak memory: the growth of the peak resident set (``VmHWM``, reset before
 the search) over the resident set before it, for the measured process; for
@@ -70,6 +71,10 @@ def _reset_peak_rss():
         f.write("5")
 
 
+#: The device the networks train on (``--device``; 'cuda' on a GPU machine).
+DEVICE = "cpu"
+
+
 def _pipeline(max_epochs=20):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -81,7 +86,7 @@ def _pipeline(max_epochs=20):
         optimizer="adam",
         batch_size=64,
         max_epochs=max_epochs,
-        device="cpu",
+        device=DEVICE,
         random_state=0,
     )
     return make_pipeline(StandardScaler(), net)
@@ -184,7 +189,7 @@ def _scaling_fit(n_members):
         optimizer="adam",
         batch_size=128,
         max_epochs=10,
-        device="cpu",
+        device=DEVICE,
         random_state=0,
     )
     folds = [train for train, _ in KFold(4, shuffle=True, random_state=0).split(X)]
@@ -196,6 +201,7 @@ def _scaling_fit(n_members):
 
 def _run(args, **worker):
     command = [sys.executable, __file__, "--threads", str(args.threads)]
+    command += ["--device", args.device]
     for key, value in worker.items():
         command += [f"--{key}", str(value)]
     env = dict(os.environ, PYTHONWARNINGS="ignore")
@@ -284,11 +290,18 @@ def main():
     parser.add_argument("--scaling-repeats", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", choices=["grid", "random", "scaling"])
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="device the networks train on ('cuda' on a GPU machine)",
+    )
     parser.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--kind", help=argparse.SUPPRESS)
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--members", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
     if args.worker:
         _worker(args)
         return
@@ -299,7 +312,8 @@ def main():
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"load {os.getloadavg()[0]:.1f}, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}, {args.threads} torch threads"
+        f"scikit-learn {sklearn.__version__}, {args.threads} torch threads, "
+        f"device {args.device}"
     )
     for kind in ("grid", "random"):
         if args.only in (None, kind):

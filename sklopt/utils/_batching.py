@@ -21,6 +21,7 @@ may share a stack (:func:`stack_structure`, compared with
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import _num_samples
 
 from sklopt.exceptions import NotBatchableError
 
@@ -170,6 +171,7 @@ def concat_rows(parts):
         X = np.concatenate([np.asarray(p) for p in parts])
     rows, offset = [], 0
     for part in parts:
-        rows.append(np.arange(offset, offset + part.shape[0]))
-        offset += part.shape[0]
+        n_rows = _num_samples(part)
+        rows.append(np.arange(offset, offset + n_rows))
+        offset += n_rows
     return X, rows

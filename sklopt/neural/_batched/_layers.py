@@ -78,6 +78,20 @@ def _linear(x, params, op):
     return torch.baddbmm(bias.unsqueeze(1), x, weight)
 
 
+def _along(values, like):
+    """Per-member ``values`` (K',) shaped to broadcast over ``like`` (K', ...)."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _per_member(values, device, missing=0.0):
+    """A value shared by all members (None when it is off: 0 or None), or a
+    float32 tensor of one value per member (``missing`` for None)."""
+    if all(v == values[0] for v in values):
+        return values[0] or None
+    values = [missing if v is None else float(v) for v in values]
+    return torch.tensor(values, dtype=torch.float32, device=device)
+
+
 def _member_value(value, transposed):
     """A member's tensor in the module's layout (linear weights transposed
     back)."""

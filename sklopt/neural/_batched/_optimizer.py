@@ -2,7 +2,7 @@
 
 import torch
 
-from sklopt.neural._batched._layers import _member_value
+from sklopt.neural._batched._layers import _along, _member_value, _per_member
 from sklopt.neural._batched._vector import _VectorOptimizer
 from sklopt.neural._rules import _optimizer_arguments
 
@@ -260,13 +260,14 @@ class _StackedOptimizer:
             else:
                 values = decays
             # one host-to-device copy per stack composition, not per step
-            cached = self._decay_cache[start] = _member_constant(values, params)
+            device = next(iter(params.values())).device
+            cached = self._decay_cache[start] = _per_member(values, device)
         if self.decay_rule == "decoupled":
             factor = cached
             for name in self.stack.decayed:
                 value = params[name][start:]
                 if torch.is_tensor(factor):
-                    value.mul_(factor.view(-1, *[1] * (value.dim() - 1)))
+                    value.mul_(_along(factor, value))
                 else:
                     value.mul_(factor)
             return
@@ -274,7 +275,7 @@ class _StackedOptimizer:
         for name in self.stack.decayed:
             value = params[name][start:]
             if torch.is_tensor(decay):
-                grads[name].addcmul_(value, decay.view(-1, *[1] * (value.dim() - 1)))
+                grads[name].addcmul_(value, _along(decay, value))
             else:
                 grads[name].add_(value, alpha=decay)
 
@@ -350,15 +351,6 @@ class _StackedOptimizer:
         self.member_decays = [self.member_decays[k] for k in keep]
         self._decay_cache = {}
         self._build(states)
-
-
-def _member_constant(values, params):
-    """A float shared by the members, or a float32 tensor of one value per
-    member on the stack's device."""
-    if all(v == values[0] for v in values):
-        return float(values[0])
-    device = next(iter(params.values())).device
-    return torch.tensor(values, dtype=torch.float32, device=device)
 
 
 #: Device types on which members whose optimizer constants differ share one

@@ -10,7 +10,7 @@ from sklopt.exceptions import (
     DivergenceError,
 )
 from sklopt.neural._batched._epoch import _EpochBatches
-from sklopt.neural._batched._layers import _stack_class
+from sklopt.neural._batched._layers import _along, _per_member, _stack_class
 from sklopt.neural._batched._optimizer import _make_optimizer
 from sklopt.neural._data import DEVICE_RESIDENT_BYTES, _as_rows, _chunk_rows
 from sklopt.neural._losses import _multilabel_per_sample
@@ -598,21 +598,7 @@ def _clip(grads, max_norm):
     if torch.is_tensor(max_norm):
         coef = torch.where(torch.isinf(max_norm), torch.ones_like(coef), coef)
     for g in grads.values():
-        g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
-
-
-def _along(values, like):
-    """Per-member ``values`` (K',) shaped to broadcast over ``like``."""
-    return values.view(-1, *([1] * (like.dim() - 1)))
-
-
-def _per_member(values, device, missing=0.0):
-    """A value shared by all members (None when it is off: 0 or None), or a
-    float32 tensor of one value per member (``missing`` for None)."""
-    if all(v == values[0] for v in values):
-        return values[0] or None
-    values = [missing if v is None else float(v) for v in values]
-    return torch.tensor(values, dtype=torch.float32, device=device)
+        g.mul_(_along(coef, g))
 
 
 class _StepSettings:

@@ -11,7 +11,7 @@ fit's to float32 rounding.
 
 import torch
 
-from sklopt.neural._batched._layers import _member_value
+from sklopt.neural._batched._layers import _along, _member_value
 from sklopt.neural._rules import _optimizer_arguments
 
 #: optimizer name -> per-parameter state keys of torch's optimizer (the
@@ -26,12 +26,6 @@ _STATE_KEYS = {
     "adam": ("step", "exp_avg", "exp_avg_sq"),
     "adamw": ("step", "exp_avg", "exp_avg_sq"),
 }
-
-
-def _along(values, like):
-    """``values`` (one per member) shaped to broadcast over ``like`` (a
-    ``(members, n)`` view)."""
-    return values.view(-1, 1)
 
 
 class _VectorOptimizer:
